@@ -1,0 +1,24 @@
+"""Every numerical tolerance used by the graders and by the kit's own tests, in one place.
+
+All comparisons run in float64. A correct implementation differs from the reference only by
+rounding (about 1e-15 relative); the tolerances leave room for other correct formulas (for example
+a sigmoid written with ``exp(x) / (1 + exp(x))``) while catching every real mistake, which changes
+results by far more than 1e-6.
+"""
+
+#: reference_impl against PyTorch autograd (same formulas, float64): the issue's bound.
+REFERENCE_RTOL = 1e-10
+REFERENCE_ATOL = 1e-12
+
+#: A student's value against the reference or torch (alternative formulas are allowed).
+VALUE_RTOL = 1e-6
+VALUE_ATOL = 1e-8
+
+#: Analytic gradients against central differences of the loss.
+FINITE_DIFFERENCE_STEP = 1e-6
+FINITE_DIFFERENCE_RTOL = 1e-5
+FINITE_DIFFERENCE_ATOL = 1e-7
+
+#: Several training epochs accumulate rounding; still far below any real mistake.
+TRAINING_RTOL = 1e-6
+TRAINING_ATOL = 1e-8
