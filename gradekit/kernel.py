@@ -1,0 +1,82 @@
+"""Grading one cell inside a running Jupyter kernel: the hidden part of the source notebooks.
+
+Each autograded test cell of the instructor's notebooks ends with::
+
+    ### BEGIN HIDDEN TESTS
+    from gradekit.kernel import grade_cell
+    float(grade_cell("activations"))
+    ### END HIDDEN TESTS
+
+In the instructor's own kernel (``nbgrader validate`` of the source, or running it in Jupyter)
+this grades the cell against the kernel's live definitions and prints the feedback. During
+``nbgrader autograde`` these lines never run: :class:`gradekit.nbgrader_plugin.HideHiddenTests`
+removes them and :class:`gradekit.nbgrader_plugin.TrustedGrades` grades in a separate process.
+This in-kernel path is for trusted code only (it runs the checks in the kernel's process).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from nbgrader.coursedir import CourseDirectory
+from traitlets.config.loader import PyFileConfigLoader
+
+from gradekit.grading import grade_notebook
+from gradekit.nbgrader_plugin import GradeKit
+from gradekit.notebook import notebook_from_dict
+from gradekit.pytest_plugin import support_files
+from gradekit.sandbox import InProcessChannel
+from gradekit.worker import Worker
+
+CONFIG_FILE = "nbgrader_config.py"
+
+
+def find_course_root(start: Path) -> Path:
+    """The nearest folder at or above ``start`` that holds ``nbgrader_config.py``."""
+    for folder in [start, *start.parents]:
+        if (folder / CONFIG_FILE).is_file():
+            return folder
+    raise FileNotFoundError(f"no {CONFIG_FILE} found above {start}")
+
+
+def grade_cell(grade_id: str, namespace: dict[str, Any] | None = None) -> float:
+    """Grade one autograded cell against the current kernel's definitions.
+
+    Args:
+        grade_id: The cell's nbgrader grade id.
+        namespace: The definitions to grade (default: the running IPython kernel's namespace).
+
+    Returns:
+        The points earned, as a plain ``float`` (nbgrader's partial credit).
+    """
+    if namespace is None:
+        from IPython import get_ipython
+
+        namespace = get_ipython().user_ns
+    root = find_course_root(Path.cwd())
+    config = PyFileConfigLoader(CONFIG_FILE, path=str(root)).load_config()
+    course = CourseDirectory(config=config)
+    settings = GradeKit(config=config)
+    cell, source_dir = _find_source_cell(Path(course.root) / course.source_directory, grade_id)
+    workdir = Path(tempfile.mkdtemp(prefix="gradekit-kernel-"))
+    result = grade_notebook(
+        notebook=notebook_from_dict({"cells": [cell]}, name=source_dir.name),
+        suite=Path(course.root) / settings.suite,
+        support_files=support_files(source_dir),
+        limits=settings.limits(),
+        start_channel=lambda: InProcessChannel(Worker(namespace=namespace, workdir=workdir)),
+    )
+    item = result.items[grade_id]
+    print(item.feedback())
+    return float(item.points)
+
+
+def _find_source_cell(source_root: Path, grade_id: str) -> tuple[dict[str, Any], Path]:
+    for path in sorted(source_root.glob("*/*.ipynb")):
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id:
+                return cell, path.parent
+    raise KeyError(f"no grade cell '{grade_id}' in the source notebooks under {source_root}")

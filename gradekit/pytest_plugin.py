@@ -1,0 +1,254 @@
+"""pytest plugin: grade one notebook with a suite of checks.
+
+``pytest SUITE --notebook PATH`` loads the notebook's definitions into a separate process and runs
+the suite's checks against them. A check belongs to the grade cell whose ``grade_id`` it carries
+as a marker (``@pytest.mark.activations``) and counts with its ``@pytest.mark.weight(w)``
+(default 1); checks of grade cells the notebook does not have are deselected. Fixtures for the
+suite's ``conftest.py``:
+
+- ``load_submission(reference=None, provided=())`` starts the student's process once per run and
+  returns the :class:`gradekit.remote.Submission`;
+- ``notebook_grade_ids``: the grade ids of the notebook's autograded cells;
+- ``grade_item``: the grade id of the running check.
+
+The results (one :class:`gradekit.scoring.CheckResult` per check) are kept on the
+:class:`GradingSession` plugin object, printed as a per-cell summary, and written as JSON with
+``--gradekit-json``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gradekit.notebook import Notebook, read_notebook
+from gradekit.remote import (
+    NotDefined,
+    ReferencePackage,
+    StudentCodeError,
+    StudentCrash,
+    StudentTimeout,
+    Submission,
+)
+from gradekit.sandbox import Channel, Limits, start_worker
+from gradekit.scoring import CheckResult
+
+PLUGIN_NAME = "gradekit-session"
+SESSION = pytest.StashKey["GradingSession"]()
+_KINDS = {StudentTimeout: "timeout", StudentCrash: "crash", NotDefined: "missing"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("gradekit", "grading one notebook")
+    group.addoption("--notebook", help="the submitted notebook to grade")
+    group.addoption(
+        "--support-dir",
+        help="folder with the assignment's non-notebook files (default: the notebook's folder)",
+    )
+    group.addoption("--gradekit-json", help="also write the check results as JSON to this file")
+    group.addoption(
+        "--call-timeout", type=float, help="seconds one call into student code may take"
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "weight(value): the check's weight within its grade cell")
+    if config.pluginmanager.has_plugin(PLUGIN_NAME) or not config.getoption("--notebook"):
+        return
+    notebook_path = Path(config.getoption("--notebook")).resolve()
+    support = config.getoption("--support-dir")
+    limits = Limits()
+    if config.getoption("--call-timeout"):
+        limits = Limits(call_timeout=config.getoption("--call-timeout"))
+    session = GradingSession(
+        notebook=read_notebook(notebook_path),
+        support_files=support_files(Path(support) if support else notebook_path.parent),
+        limits=limits,
+        json_path=config.getoption("--gradekit-json"),
+    )
+    config.pluginmanager.register(session, PLUGIN_NAME)
+    config.stash[SESSION] = session
+
+
+def _session(request: pytest.FixtureRequest) -> GradingSession:
+    if SESSION not in request.config.stash:
+        raise pytest.UsageError("grading needs a notebook: pytest SUITE --notebook PATH")
+    return request.config.stash[SESSION]
+
+
+@pytest.fixture(scope="session")
+def load_submission(request: pytest.FixtureRequest) -> Iterator[Callable[..., Submission]]:
+    """Start the student's process once and load the notebook into it."""
+    session = _session(request)
+    yield session.load
+    if session.submission is not None:
+        session.submission.close()
+
+
+@pytest.fixture(scope="session")
+def notebook_grade_ids(request: pytest.FixtureRequest) -> list[str]:
+    """Grade ids of the notebook's autograded cells."""
+    return list(_session(request).grade_ids)
+
+
+@pytest.fixture
+def grade_item(request: pytest.FixtureRequest) -> str:
+    """The grade id of the running check."""
+    return _session(request).collected[request.node.nodeid]
+
+
+def support_files(folder: Path) -> dict[str, str]:
+    """The assignment's Python helper modules in ``folder`` (name -> text)."""
+    return {path.name: path.read_text(encoding="utf-8") for path in sorted(folder.glob("*.py"))}
+
+
+def grade_item_of(item: pytest.Item, grade_ids: list[str]) -> str | None:
+    """The grade id among ``grade_ids`` that ``item`` is marked with, if any."""
+    for marker in item.iter_markers():
+        if marker.name in grade_ids:
+            return marker.name
+    return None
+
+
+class GradingSession:
+    """Grades one notebook during one pytest run (registered as a plugin object).
+
+    Args:
+        notebook: The submission.
+        support_files: Helper modules the notebook imports (name -> text).
+        limits: Limits for the student's process.
+        start_channel: Starts the student's process (default: a sandboxed worker).
+        json_path: Where to write the results as JSON (optional).
+    """
+
+    def __init__(
+        self,
+        *,
+        notebook: Notebook,
+        support_files: dict[str, str],
+        limits: Limits,
+        start_channel: Callable[[], Channel] | None = None,
+        json_path: str | None = None,
+    ):
+        self.notebook = notebook
+        self.grade_ids = notebook.autograded_ids
+        self.support_files = support_files
+        self.limits = limits
+        self.start_channel = start_channel or (lambda: start_worker(limits))
+        self.json_path = json_path
+        self.submission: Submission | None = None
+        self.results: dict[str, CheckResult] = {}
+        self.collected: dict[str, str] = {}
+        self.started = time.monotonic()
+
+    def load(self, reference: Path | None = None, provided: tuple[str, ...] = ()) -> Submission:
+        """The submission, started on first use (see the ``load_submission`` fixture)."""
+        if self.submission is None:
+            self.submission = Submission(
+                notebook=self.notebook,
+                start_channel=self.start_channel,
+                limits=self.limits,
+                support_files=self.support_files,
+                reference=ReferencePackage.from_directory(reference) if reference else None,
+                provided=provided,
+            )
+            # A failed start is reported by each check (which restarts it when allowed).
+            with contextlib.suppress(StudentTimeout, StudentCrash):
+                self.submission.start()
+        return self.submission
+
+    # -- hooks ----------------------------------------------------------------------------------
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(
+        self, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        selected, deselected = [], []
+        for item in items:
+            grade_id = grade_item_of(item, self.grade_ids)
+            if grade_id is None:
+                deselected.append(item)
+            else:
+                self.collected[item.nodeid] = grade_id
+                selected.append(item)
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+        items[:] = selected
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if self.submission is not None:
+            self.submission.warnings.clear()
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Iterator[None]:
+        outcome = yield
+        report = outcome.get_result()  # type: ignore[attr-defined]
+        if item.nodeid in self.results or item.nodeid not in self.collected:
+            return
+        if report.when == "call" or report.failed or report.skipped:
+            self.results[item.nodeid] = self._result(item, call, report)
+
+    def _result(self, item: pytest.Item, call: pytest.CallInfo[None], report: Any) -> CheckResult:
+        marker = item.get_closest_marker("weight")
+        notes = tuple(dict.fromkeys(self.submission.warnings)) if self.submission else ()
+        kind, message = ("passed", "") if report.passed else describe_failure(call)
+        if report.skipped:
+            kind, message = "failed", "this check was skipped"
+        return CheckResult(
+            item=self.collected[item.nodeid],
+            name=item.name.removeprefix("test_"),
+            weight=float(marker.args[0]) if marker else 1.0,
+            passed=bool(report.passed) and report.when == "call",
+            message=message,
+            notes=notes,
+            kind=kind,
+            seconds=round(report.duration, 4),
+        )
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        terminalreporter.section(f"grades for {self.notebook.name}")
+        for line in self.summary_lines():
+            terminalreporter.write_line(line)
+
+    def pytest_sessionfinish(self) -> None:
+        if self.json_path:
+            data = [
+                vars(result) | {"notes": list(result.notes)} for result in self.results.values()
+            ]
+            Path(self.json_path).write_text(json.dumps(data, indent=1), encoding="utf-8")
+
+    def summary_lines(self) -> list[str]:
+        """One line per grade cell: checks passed and weight share."""
+        lines = []
+        for grade_id in self.grade_ids:
+            checks = [r for r in self.results.values() if r.item == grade_id]
+            weight = sum(c.weight for c in checks)
+            passed = sum(c.weight for c in checks if c.passed)
+            share = f"{passed / weight:.0%}" if weight else "no checks"
+            passed_count = sum(c.passed for c in checks)
+            lines.append(f"{grade_id:<28} {passed_count:>3}/{len(checks):<3} checks  {share}")
+        return lines
+
+
+def describe_failure(call: pytest.CallInfo[None]) -> tuple[str, str]:
+    """The kind of failure and a message a student can act on."""
+    if call.excinfo is None:
+        return "failed", "the check failed"
+    error = call.excinfo.value
+    for kind_type, kind in _KINDS.items():
+        if isinstance(error, kind_type):
+            return kind, str(error)
+    if isinstance(error, StudentCodeError):
+        return "error", str(error)
+    if isinstance(error, AssertionError | pytest.fail.Exception):
+        text = getattr(error, "msg", None) or str(error)
+        return "failed", text.strip() or "the check failed"
+    return "failed", f"the check could not use your result ({type(error).__name__}: {error})"

@@ -1,0 +1,469 @@
+"""The trusted side's handle on a student's submission.
+
+A :class:`Submission` starts a worker (:mod:`gradekit.sandbox`), loads the notebook's definitions
+into it and lets graders call the student's code::
+
+    student = Student(submission, substitute=["relu"])  # reference relu inside these calls
+    student.call("relu", x)                            # -> numpy array (plain data)
+    net = student.new("NeuralNetwork", [2, 3, 1])      # -> RemoteObject (stays in the worker)
+    net.call("forward", X); net.get("weights"); net.set("weights", [...])
+
+Everything returned is plain data decoded on this side; the comparisons are the graders' job.
+Failures of the student's code arrive as exceptions that say what happened in words a student
+understands (:class:`StudentCodeError`, :class:`NotDefined`, :class:`StudentTimeout`,
+:class:`StudentCrash`). A crashed or timed-out worker is restarted for the next check, so one
+infinite loop costs only the checks that hit it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gradekit import wire
+from gradekit.notebook import Notebook, definition_cells
+from gradekit.sandbox import Channel, Limits, WorkerGone, WorkerTimeout
+
+
+class StudentProblem(Exception):
+    """Base class: the student's code could not give an answer for a check."""
+
+
+class StudentCodeError(StudentProblem):
+    """The student's code raised an exception."""
+
+
+class NotDefined(StudentProblem):
+    """A name the check needs is not defined by the notebook."""
+
+
+class StudentTimeout(StudentProblem):
+    """The student's code did not finish in time."""
+
+
+class StudentCrash(StudentProblem):
+    """The student's process died (exit, crash, memory limit)."""
+
+
+@dataclass(frozen=True)
+class CellLoad:
+    """What loading one cell's definitions did."""
+
+    key: str
+    defined: tuple[str, ...]
+    errors: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ReferencePackage:
+    """A package whose names can stand in for earlier items (sent to the worker as text)."""
+
+    name: str
+    modules: dict[str, str]
+
+    @classmethod
+    def from_directory(cls, directory: Path) -> ReferencePackage:
+        """Read every ``.py`` module of a flat package directory."""
+        modules = {
+            path.stem: path.read_text(encoding="utf-8") for path in sorted(directory.glob("*.py"))
+        }
+        return cls(name=directory.name, modules=modules)
+
+
+@dataclass
+class LoadReport:
+    """The outcome of loading a notebook's definitions."""
+
+    cells: list[CellLoad] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[str]:
+        """One line per cell that did not load cleanly."""
+        return [f"{cell.key}: {error}" for cell in self.cells for error in cell.errors]
+
+    def why_missing(self, name: str) -> str:
+        """A sentence explaining why ``name`` is not defined."""
+        problems = self.problems
+        if problems:
+            shown = "; ".join(problems[:2])
+            return f"'{name}' is not defined: loading your notebook failed in {shown}"
+        return f"'{name}' is not defined in your notebook (was it renamed or deleted?)"
+
+
+@dataclass
+class CallResult:
+    """A call's result and, on request, the arguments as they were after the call."""
+
+    value: Any
+    args_after: tuple[list[Any], dict[str, Any]] | None = None
+
+
+class Submission:
+    """A student's notebook loaded into a separate process.
+
+    Args:
+        notebook: The submission (only its definition statements are sent).
+        start_channel: Starts a fresh worker (a sandboxed process, or an in-process worker).
+        limits: Timeouts and restart budget.
+        support_files: Non-notebook files of the assignment (name -> text), e.g. a helper module.
+        reference: Package whose names stand in for earlier items.
+        provided: Names of ``reference`` put into the namespace before loading (items of earlier
+            notebooks that this notebook relies on).
+    """
+
+    def __init__(
+        self,
+        *,
+        notebook: Notebook,
+        start_channel: Callable[[], Channel],
+        limits: Limits,
+        support_files: dict[str, str] | None = None,
+        reference: ReferencePackage | None = None,
+        provided: Iterable[str] = (),
+    ):
+        self.notebook = notebook
+        self.limits = limits
+        self._start_channel = start_channel
+        self._support_files = support_files or {}
+        self._reference = reference
+        self._provided = list(provided)
+        self._channel: Channel | None = None
+        self.generation = 0
+        self.restarts = 0
+        self.elapsed = 0.0
+        self.load_report = LoadReport()
+        self.warnings: list[str] = []
+        self.incidents: list[str] = []
+        self._timed_out: set[str] = set()
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> LoadReport:
+        """Start the worker and load the definitions (idempotent)."""
+        self._ensure_started()
+        return self.load_report
+
+    def close(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+
+    def __enter__(self) -> Submission:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _ensure_started(self) -> Channel:
+        if self._channel is not None:
+            return self._channel
+        if self.generation > 0:
+            if self.restarts >= self.limits.max_restarts:
+                raise StudentCrash(
+                    "grading stopped: your code crashed or timed out too often "
+                    f"({self.restarts} restarts); the remaining checks were not run"
+                )
+            self.restarts += 1
+        self.generation += 1
+        channel = self._start_channel()
+        self._channel = channel
+        try:
+            self._raw({"op": "hello"}, self.limits.load_timeout, "starting Python")
+            if self._reference is not None:
+                self._raw(
+                    {
+                        "op": "install_package",
+                        "name": self._reference.name,
+                        "modules": self._reference.modules,
+                    },
+                    self.limits.load_timeout,
+                    "installing the reference names",
+                )
+            cells = definition_cells(self.notebook)
+            loaded = self._raw(
+                {
+                    "op": "load",
+                    "cells": [{"key": cell.key, "source": cell.source} for cell in cells],
+                    "support_files": self._support_files,
+                    "provide": self._provided,
+                },
+                self.limits.load_timeout,
+                "loading your notebook's definitions",
+            )
+        except StudentProblem:
+            self.close()
+            raise
+        if self.generation == 1:
+            parse_errors = {cell.key: cell.syntax_error for cell in cells if cell.syntax_error}
+            self.load_report = LoadReport(
+                [
+                    CellLoad(
+                        key=item["key"],
+                        defined=tuple(item["defined"]),
+                        errors=tuple(
+                            (
+                                [f"SyntaxError: {parse_errors[item['key']]}"]
+                                if item["key"] in parse_errors
+                                else []
+                            )
+                            + list(item["errors"])
+                        ),
+                    )
+                    for item in wire.decode(loaded)
+                ]
+            )
+        return channel
+
+    # -- requests -------------------------------------------------------------------------------
+
+    def _raw(self, message: dict[str, Any], timeout: float, label: str) -> Any:
+        """Send a request to the current worker; map failures to student-facing exceptions."""
+        channel = self._channel
+        assert channel is not None
+        started = time.monotonic()
+        try:
+            response = channel.request(message, timeout)
+        except WorkerTimeout as error:
+            self._channel = None
+            self.incidents.append(f"timeout: {label}")
+            raise StudentTimeout(
+                f"{label} did not finish within {timeout:g} s (an infinite loop, or far too slow)"
+            ) from error
+        except WorkerGone as error:
+            self._channel = None
+            self.incidents.append(f"crash: {label}: {error}")
+            raise StudentCrash(f"{label} stopped the grading process: {error}") from error
+        finally:
+            self.elapsed += time.monotonic() - started
+        for text in response.get("warnings", []):
+            self.warnings.append(f"{label}: {text}")
+        if "error" in response:
+            raise self._student_error(label, response["error"])
+        return response.get("value")
+
+    def _student_error(self, label: str, error: dict[str, str]) -> StudentProblem:
+        kind, message, where = (
+            error.get("type", "Error"),
+            error.get("message", ""),
+            error.get("where", ""),
+        )
+        if kind == "NotImplementedError":
+            return StudentCodeError(
+                f"{label} is not implemented yet (it raises NotImplementedError)"
+            )
+        if kind == "NameError" and message.startswith("name '") and not where:
+            name = message.split("'")[1]
+            return NotDefined(self.load_report.why_missing(name))
+        located = f" at {where}" if where else ""
+        text = (
+            f"{label} raised {kind}{located}: {message}"
+            if message
+            else f"{label} raised {kind}{located}"
+        )
+        if kind == "SystemExit":
+            text = f"{label} called sys.exit()/exit(){located}"
+        return StudentCodeError(text)
+
+    def request(self, message: dict[str, Any], label: str, timeout: float | None = None) -> Any:
+        """Send ``message`` to the worker (starting or restarting it as needed); decoded answer."""
+        if label in self._timed_out:
+            raise StudentTimeout(
+                f"{label} was not run again: it did not finish in time in an earlier check"
+            )
+        if self.elapsed > self.limits.notebook_budget:
+            raise StudentTimeout(
+                "grading stopped: your code used more than "
+                f"{self.limits.notebook_budget:g} s in total"
+            )
+        self._ensure_started()
+        try:
+            value = self._raw(message, timeout or self.limits.call_timeout, label)
+        except StudentTimeout:
+            self._timed_out.add(label)
+            raise
+        return wire.decode(value)
+
+    def invoke(
+        self,
+        name: str,
+        args: Iterable[Any] = (),
+        kwargs: dict[str, Any] | None = None,
+        *,
+        ref: RemoteObject | None = None,
+        seed: int | None = None,
+        return_args: bool = False,
+        substitute: Iterable[str] = (),
+        timeout: float | None = None,
+    ) -> CallResult:
+        """Call a global of the notebook (or a method of ``ref``).
+
+        Args:
+            name: Function/class name, or method name when ``ref`` is given.
+            args: Positional arguments (plain data or :class:`RemoteObject`).
+            kwargs: Keyword arguments.
+            ref: The object whose method to call.
+            seed: Seed NumPy, ``random`` and torch in the worker right before the call.
+            return_args: Also return the arguments as they are after the call (mutation checks).
+            substitute: Names replaced by their reference versions during the call.
+            timeout: Seconds allowed (default: ``Limits.call_timeout``).
+
+        Returns:
+            The result as plain data; objects come back as handles (``RemoteRef``).
+        """
+        if ref is not None:
+            target: dict[str, Any] = {"ref": ref.handle_in(self), "attr": name}
+            label = f"{ref.type_name}.{name}"
+        else:
+            target = {"name": name}
+            label = name
+        message = {
+            "op": "call",
+            "target": target,
+            "args": wire.encode([_plain(arg, self) for arg in args]),
+            "kwargs": wire.encode(
+                {key: _plain(value, self) for key, value in (kwargs or {}).items()}
+            ),
+            "seed": seed,
+            "return_args": return_args,
+            "substitute": list(substitute),
+        }
+        answer = self.request(message, label, timeout)
+        args_after = None
+        if return_args:
+            positional, keywords = answer["args"]
+            args_after = (list(positional), dict(keywords))
+        return CallResult(answer["result"], args_after)
+
+
+class Student:
+    """What a grader sees of a submission: call, construct, read — with some names replaced.
+
+    Args:
+        submission: The loaded submission.
+        substitute: Names replaced by their reference versions in every call, so that a bug in an
+            earlier item does not cost points again here.
+    """
+
+    def __init__(self, submission: Submission, substitute: Iterable[str] = ()):
+        self.submission = submission
+        self.substitute = tuple(substitute)
+
+    def invoke(
+        self,
+        name: str,
+        args: Iterable[Any] = (),
+        kwargs: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> CallResult:
+        """:meth:`Submission.invoke` with this view's substitutions; objects wrapped."""
+        options.setdefault("substitute", self.substitute)
+        result = self.submission.invoke(name, args, kwargs, **options)
+        return CallResult(self.wrap(result.value), result.args_after)
+
+    def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """Call a function (or class) defined by the notebook; its result as plain data."""
+        return self.invoke(name, args, kwargs).value
+
+    def new(self, name: str, *args: Any, **kwargs: Any) -> RemoteObject:
+        """Construct an object of a class defined by the notebook."""
+        value = self.call(name, *args, **kwargs)
+        if not isinstance(value, RemoteObject):
+            raise StudentCodeError(
+                f"{name}(...) did not create an object (got {type(value).__name__})"
+            )
+        return value
+
+    def get(self, name: str) -> Any:
+        """The value of a global of the notebook."""
+        return self.wrap(self.submission.request({"op": "get", "target": {"name": name}}, name))
+
+    def has(self, name: str) -> bool:
+        """Whether the notebook defines ``name``."""
+        return bool(self.submission.request({"op": "has", "name": name}, f"looking up {name}"))
+
+    def evaluate(self, expression: str, label: str, **objects: RemoteObject) -> Any:
+        """Evaluate a grader-written expression in the student's process (to inspect objects)."""
+        refs = {key: obj.handle_in(self.submission) for key, obj in objects.items()}
+        message = {
+            "op": "eval",
+            "expr": expression,
+            "refs": refs,
+            "substitute": list(self.substitute),
+        }
+        return self.wrap(self.submission.request(message, label))
+
+    def wrap(self, value: Any) -> Any:
+        """Turn handles inside ``value`` into :class:`RemoteObject` s bound to this view."""
+        if isinstance(value, wire.RemoteRef):
+            return RemoteObject(self, value, self.submission.generation)
+        if isinstance(value, list):
+            return [self.wrap(item) for item in value]
+        if isinstance(value, tuple):
+            return tuple(self.wrap(item) for item in value)
+        if isinstance(value, dict):
+            return {key: self.wrap(item) for key, item in value.items()}
+        return value
+
+
+class RemoteObject:
+    """An object that lives in the student's process."""
+
+    def __init__(self, student: Student, ref: wire.RemoteRef, generation: int):
+        self.student = student
+        self.ref = ref
+        self.generation = generation
+
+    @property
+    def type_name(self) -> str:
+        return self.ref.type_name
+
+    def handle_in(self, submission: Submission) -> int:
+        """The handle id, if the process that holds the object is still the current one."""
+        if submission.generation != self.generation:
+            raise StudentCrash(
+                f"a {self.type_name} object was lost when the grading process restarted"
+            )
+        return self.ref.handle
+
+    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Call a method; its result as plain data."""
+        return self.student.invoke(method, args, kwargs, ref=self).value
+
+    def invoke(
+        self,
+        method: str,
+        args: Iterable[Any] = (),
+        kwargs: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> CallResult:
+        """Call a method with the options of :meth:`Submission.invoke`."""
+        return self.student.invoke(method, args, kwargs, ref=self, **options)
+
+    def get(self, attribute: str) -> Any:
+        """An attribute's value (plain data, or another :class:`RemoteObject`)."""
+        submission = self.student.submission
+        message = {"op": "get", "target": {"ref": self.handle_in(submission), "attr": attribute}}
+        return self.student.wrap(submission.request(message, f"{self.type_name}.{attribute}"))
+
+    def set(self, attribute: str, value: Any) -> None:
+        """Set an attribute to plain data."""
+        submission = self.student.submission
+        message = {
+            "op": "set",
+            "ref": self.handle_in(submission),
+            "attr": attribute,
+            "value": wire.encode(_plain(value, submission)),
+        }
+        submission.request(message, f"setting {self.type_name}.{attribute}")
+
+    def __repr__(self) -> str:
+        return f"<student {self.type_name} object>"
+
+
+def _plain(value: Any, submission: Submission) -> Any:
+    if isinstance(value, RemoteObject):
+        return wire.RemoteRef(value.handle_in(submission), value.type_name)
+    return value

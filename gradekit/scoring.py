@@ -1,0 +1,144 @@
+"""Results of grading, as plain dataclasses: checks, items (grade cells) and notebooks.
+
+Points are decided here, from the checks' outcomes and weights, in the trusted process:
+``points = max_points * passed_weight / total_weight`` for every autograded grade cell.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+#: Points are stored and shown with this many decimals.
+POINT_DECIMALS = 4
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One hidden check.
+
+    Attributes:
+        item: The grade cell it belongs to (its nbgrader ``grade_id``).
+        name: Readable check name, e.g. ``relu_matches_reference[relu-batch1]``.
+        weight: Its share of the item's points, relative to the item's other checks.
+        passed: Whether the student's code passed.
+        message: What went wrong, in words for the student (empty when passed).
+        notes: Remarks that did not cost points (e.g. warnings the student's code emitted).
+        kind: ``passed``, ``failed``, ``error`` (the student's code raised), ``missing`` (a
+            name is not defined), ``timeout``, ``crash`` or ``forbidden``.
+        seconds: Time the check took.
+    """
+
+    item: str
+    name: str
+    weight: float
+    passed: bool
+    message: str = ""
+    notes: tuple[str, ...] = ()
+    kind: str = "passed"
+    seconds: float = 0.0
+
+
+@dataclass
+class ItemResult:
+    """The checks of one autograded grade cell and the points they earn."""
+
+    item: str
+    max_points: float
+    checks: list[CheckResult] = field(default_factory=list)
+
+    @property
+    def total_weight(self) -> float:
+        return sum(check.weight for check in self.checks)
+
+    @property
+    def fraction(self) -> float:
+        """Share of the weight that passed (0 when the item has no checks)."""
+        total = self.total_weight
+        return sum(c.weight for c in self.checks if c.passed) / total if total else 0.0
+
+    @property
+    def points(self) -> float:
+        return round(self.max_points * self.fraction, POINT_DECIMALS)
+
+    @property
+    def passed_count(self) -> int:
+        return sum(check.passed for check in self.checks)
+
+    def feedback(self, *, max_failures: int = 8) -> str:
+        """The text a student reads under the grade cell."""
+        lines = [
+            f"Graded outside your notebook: {self.passed_count} of {len(self.checks)} checks "
+            f"passed, {self.points:g} of {self.max_points:g} points."
+        ]
+        failures = [check for check in self.checks if not check.passed]
+        for check in failures[:max_failures]:
+            lines.append(f"  ✗ {check.name}: {check.message}")
+        if len(failures) > max_failures:
+            lines.append(f"  … and {len(failures) - max_failures} more failed checks.")
+        notes = dict.fromkeys(note for check in self.checks for note in check.notes)
+        for note in list(notes)[:4]:
+            lines.append(f"  note: {note}")
+        if not self.checks:
+            lines.append("  (no checks could be run for this cell)")
+        return "\n".join(lines)
+
+
+@dataclass
+class NotebookResult:
+    """Everything grading found out about one notebook."""
+
+    notebook: str
+    items: dict[str, ItemResult] = field(default_factory=dict)
+    load_problems: list[str] = field(default_factory=list)
+    incidents: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def points(self) -> float:
+        return round(sum(item.points for item in self.items.values()), POINT_DECIMALS)
+
+    @property
+    def max_points(self) -> float:
+        return sum(item.max_points for item in self.items.values())
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data (for reports and for the autograded notebook's metadata)."""
+        return {
+            "notebook": self.notebook,
+            "points": self.points,
+            "max_points": self.max_points,
+            "seconds": round(self.seconds, 3),
+            "load_problems": self.load_problems,
+            "incidents": self.incidents,
+            "items": {
+                item_id: {
+                    "points": item.points,
+                    "max_points": item.max_points,
+                    "checks": [asdict(check) for check in item.checks],
+                }
+                for item_id, item in self.items.items()
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> NotebookResult:
+        """Inverse of :meth:`to_json`."""
+        items = {
+            item_id: ItemResult(
+                item=item_id,
+                max_points=float(item["max_points"]),
+                checks=[
+                    CheckResult(**{**check, "notes": tuple(check.get("notes", ()))})
+                    for check in item["checks"]
+                ],
+            )
+            for item_id, item in data.get("items", {}).items()
+        }
+        return cls(
+            notebook=data["notebook"],
+            items=items,
+            load_problems=list(data.get("load_problems", [])),
+            incidents=list(data.get("incidents", [])),
+            seconds=float(data.get("seconds", 0.0)),
+        )

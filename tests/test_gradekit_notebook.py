@@ -1,0 +1,124 @@
+"""gradekit.notebook: reading untrusted notebooks and keeping only definitions."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gradekit.notebook import (
+    NotebookError,
+    definition_cells,
+    filter_definitions,
+    notebook_from_dict,
+    read_notebook,
+    strip_hidden_tests,
+)
+
+
+def kept_lines(source: str) -> list[str]:
+    return [
+        line
+        for line in filter_definitions(source, key="c").source.splitlines()
+        if line.strip() not in ("", "pass")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("source", "kept"),
+    [
+        pytest.param("import numpy as np", ["import numpy as np"], id="import"),
+        pytest.param("def f(x):\n    return x", ["def f(x):", "    return x"], id="function"),
+        pytest.param("class A:\n    pass", ["class A:"], id="class"),
+        pytest.param("ALPHA = 0.01", ["ALPHA = 0.01"], id="constant"),
+        pytest.param(
+            "import numpy as np\nS = np.sqrt(2)",
+            ["import numpy as np", "S = np.sqrt(2)"],
+            id="module-call",
+        ),
+        pytest.param("act = lambda x: x", ["act = lambda x: x"], id="lambda"),
+        pytest.param("model = Net()\nmodel.fit(X, y)", [], id="work"),
+        pytest.param("for i in range(3):\n    print(i)", [], id="loop"),
+        pytest.param("while True:\n    pass", [], id="infinite-loop"),
+        pytest.param("print('hi')", [], id="print"),
+        pytest.param(
+            "from helpers import load\nX = load()",
+            ["from helpers import load"],
+            id="from-import-call",
+        ),
+        pytest.param("np.tanh = lambda x: 0", [], id="attribute-assignment"),
+    ],
+)
+def test_filter_keeps_only_definitions(source, kept):
+    assert kept_lines(source) == kept
+
+
+def test_filter_keeps_line_numbers():
+    source = "train()\n\ndef f(x):\n    return x\n"
+    assert filter_definitions(source, key="c").source.splitlines()[2] == "def f(x):"
+
+
+def test_filter_handles_statements_sharing_a_line():
+    assert kept_lines("a = 1; train()") == ["a = 1"]
+
+
+def test_filter_keeps_definitions_inside_try():
+    source = (
+        "try:\n    from scipy.special import expit\n    print('ok')\n"
+        "except ImportError:\n    expit = None"
+    )
+    assert "from scipy.special import expit" in filter_definitions(source, key="c").source
+    assert "print" not in filter_definitions(source, key="c").source
+
+
+def test_filter_replaces_magics():
+    result = filter_definitions("%matplotlib inline\n!ls\ndef f():\n    return 1", key="c")
+    compile(result.source, "c", "exec")
+    assert "def f" in result.source
+
+
+def test_filter_drops_cell_magics():
+    assert filter_definitions("%%time\nx = 1", key="c").source == ""
+
+
+def test_filter_reports_syntax_errors():
+    result = filter_definitions("def f(:\n    pass", key="cell 3")
+    assert result.source == "" and "line 1" in result.syntax_error
+
+
+def test_strip_hidden_tests():
+    source = "assert 1\n### BEGIN HIDDEN TESTS\nsecret()\n### END HIDDEN TESTS\nassert 2"
+    assert strip_hidden_tests(source) == "assert 1\nassert 2"
+
+
+def test_definition_cells_skip_test_cells():
+    nb = notebook_from_dict(
+        {
+            "cells": [
+                {"cell_type": "code", "source": "def f():\n    return 1", "metadata": {}},
+                {"cell_type": "markdown", "source": "text", "metadata": {}},
+                {
+                    "cell_type": "code",
+                    "source": ["assert f() == 1\n"],
+                    "metadata": {
+                        "nbgrader": {"grade": True, "solution": False, "grade_id": "t", "points": 1}
+                    },
+                },
+            ]
+        },
+        name="nb",
+    )
+    assert [cell.key for cell in definition_cells(nb)] == ["cell 1"]
+    assert nb.autograded_ids == ["t"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["not json", json.dumps([1, 2]), json.dumps({"cells": "nope"})],
+    ids=["not-json", "a-list", "cells-not-a-list"],
+)
+def test_unreadable_notebooks_raise_a_clear_error(tmp_path, content):
+    path = tmp_path / "broken.ipynb"
+    path.write_text(content)
+    with pytest.raises(NotebookError, match="broken"):
+        read_notebook(path)

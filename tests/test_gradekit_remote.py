@@ -1,0 +1,196 @@
+"""gradekit.remote + sandbox + worker: calling untrusted code in another process."""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pytest
+
+from gradekit.notebook import notebook_from_dict
+from gradekit.remote import (
+    NotDefined,
+    ReferencePackage,
+    Student,
+    StudentCodeError,
+    StudentCrash,
+    StudentTimeout,
+    Submission,
+)
+from gradekit.sandbox import Limits, start_worker
+
+LIMITS = Limits(call_timeout=3, load_timeout=30, max_restarts=3, memory_mb=1024)
+
+STUDENT_CODE = textwrap.dedent(
+    """
+    import numpy as np
+    import os, sys
+
+    def double(x):
+        return 2 * x
+
+    def stub(x):
+        raise NotImplementedError()
+
+    def loud(x):
+        print("x" * 10_000_000)
+        return x
+
+    def in_place(x):
+        x *= 0
+        return x
+
+    def naive_sigmoid(x):
+        return 1 / (1 + np.exp(-x))
+
+    def uses_helper(x):
+        return helper(x)
+
+    def forever():
+        while True:
+            pass
+
+    def exit_hard():
+        os._exit(3)
+
+    def exit_soft():
+        sys.exit(0)
+
+    def memory_bomb():
+        return np.ones((1 << 40,))
+
+    def read_stdin():
+        return sys.stdin.read()
+
+    class Counter:
+        def __init__(self, start):
+            self.value = start
+
+        def add(self, n):
+            self.value += n
+            return self.value
+
+    model = Counter(0)
+    model.add(1)
+    while True:
+        pass
+    """
+)
+
+
+def make_notebook(*sources: str):
+    cells = [{"cell_type": "code", "source": source, "metadata": {}} for source in sources]
+    return notebook_from_dict({"cells": cells}, name="student")
+
+
+@pytest.fixture(scope="module")
+def submission(tmp_path_factory):
+    package = tmp_path_factory.mktemp("pkg") / "refpkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("def helper(x):\n    return x + 100\n")
+    notebook = make_notebook(STUDENT_CODE, "def broken(:\n    pass")
+    with Submission(
+        notebook=notebook,
+        start_channel=lambda: start_worker(LIMITS),
+        limits=LIMITS,
+        reference=ReferencePackage.from_directory(package),
+    ) as loaded:
+        loaded.start()
+        yield loaded
+
+
+@pytest.fixture
+def student(submission):
+    submission.warnings.clear()
+    return Student(submission)
+
+
+def test_top_level_work_is_not_run(submission):
+    # The infinite loop at the end of the cell was dropped; loading finished.
+    assert not any("Counter" in problem for problem in submission.load_report.problems)
+
+
+def test_calls_return_plain_data(student):
+    np.testing.assert_array_equal(student.call("double", np.arange(3.0)), [0.0, 2.0, 4.0])
+
+
+def test_objects_stay_in_the_worker(student):
+    counter = student.new("Counter", 5)
+    assert counter.call("add", 2) == 7
+    assert counter.get("value") == 7
+    counter.set("value", 1)
+    assert counter.call("add", 1) == 2
+
+
+def test_not_implemented_is_reported_as_such(student):
+    with pytest.raises(StudentCodeError, match="not implemented yet"):
+        student.call("stub", 1)
+
+
+def test_missing_name_explains_the_failed_cell(student):
+    with pytest.raises(NotDefined, match="SyntaxError"):
+        student.call("broken")
+
+
+def test_printing_does_not_disturb_the_protocol(student):
+    assert student.call("loud", 3) == 3
+
+
+def test_arguments_after_the_call_show_mutation(student):
+    after = student.invoke("in_place", [np.ones(3)], return_args=True).args_after
+    np.testing.assert_array_equal(after[0][0], np.zeros(3))
+
+
+def test_warnings_are_captured_not_fatal(student, submission):
+    assert student.call("naive_sigmoid", np.array([-1000.0]))[0] == 0.0
+    assert any("overflow" in warning for warning in submission.warnings)
+
+
+def test_reference_names_can_be_substituted(submission):
+    assert Student(submission, substitute=["helper"]).call("uses_helper", 1) == 101
+    with pytest.raises(StudentCodeError, match="name 'helper' is not defined"):
+        Student(submission).call("uses_helper", 1)
+
+
+def test_stdin_is_empty_for_student_code(student):
+    assert student.call("read_stdin") == ""
+
+
+def test_sys_exit_is_an_error_not_a_crash(student):
+    with pytest.raises(StudentCodeError, match=r"sys\.exit"):
+        student.call("exit_soft")
+
+
+@pytest.mark.parametrize(
+    ("name", "error", "match"),
+    [
+        pytest.param("forever", StudentTimeout, "did not finish", id="infinite-loop"),
+        pytest.param("exit_hard", StudentCrash, "status 3", id="os-exit"),
+        pytest.param("memory_bomb", StudentCodeError, "MemoryError", id="memory-bomb"),
+    ],
+)
+def test_failures_cost_only_that_call(student, name, error, match):
+    with pytest.raises(error, match=match):
+        student.call(name)
+    np.testing.assert_array_equal(student.call("double", np.ones(1)), [2.0])
+
+
+def test_a_timed_out_function_is_not_run_again(student):
+    with pytest.raises(StudentTimeout):
+        student.call("forever")
+    with pytest.raises(StudentTimeout, match="not run again"):
+        student.call("forever")
+
+
+def test_restarts_are_limited():
+    limits = Limits(call_timeout=1, load_timeout=30, max_restarts=1)
+    notebook = make_notebook("import os\ndef crash():\n    os._exit(1)\ndef ok():\n    return 1")
+    with Submission(
+        notebook=notebook, start_channel=lambda: start_worker(limits), limits=limits
+    ) as sub:
+        student = Student(sub)
+        for _ in range(2):
+            with pytest.raises(StudentCrash):
+                student.call("crash")
+        with pytest.raises(StudentCrash, match="too often"):
+            student.call("ok")
