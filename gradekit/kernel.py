@@ -21,25 +21,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from nbgrader.coursedir import CourseDirectory
-from traitlets.config.loader import PyFileConfigLoader
-
+from gradekit.course import Course
 from gradekit.grading import grade_notebook
-from gradekit.nbgrader_plugin import GradeKit
 from gradekit.notebook import notebook_from_dict
 from gradekit.pytest_plugin import support_files
 from gradekit.sandbox import InProcessChannel
 from gradekit.worker import Worker
-
-CONFIG_FILE = "nbgrader_config.py"
-
-
-def find_course_root(start: Path) -> Path:
-    """The nearest folder at or above ``start`` that holds ``nbgrader_config.py``."""
-    for folder in [start, *start.parents]:
-        if (folder / CONFIG_FILE).is_file():
-            return folder
-    raise FileNotFoundError(f"no {CONFIG_FILE} found above {start}")
 
 
 def grade_cell(grade_id: str, namespace: dict[str, Any] | None = None) -> float:
@@ -56,17 +43,14 @@ def grade_cell(grade_id: str, namespace: dict[str, Any] | None = None) -> float:
         from IPython import get_ipython
 
         namespace = get_ipython().user_ns
-    root = find_course_root(Path.cwd())
-    config = PyFileConfigLoader(CONFIG_FILE, path=str(root)).load_config()
-    course = CourseDirectory(config=config)
-    settings = GradeKit(config=config)
-    cell, source_dir = _find_source_cell(Path(course.root) / course.source_directory, grade_id)
+    course = Course.find()
+    cell, source_dir = _find_source_cell(course.root / course.coursedir.source_directory, grade_id)
     workdir = Path(tempfile.mkdtemp(prefix="gradekit-kernel-"))
     result = grade_notebook(
         notebook=notebook_from_dict({"cells": [cell]}, name=source_dir.name),
-        suite=Path(course.root) / settings.suite,
+        suite=course.suite,
         support_files=support_files(source_dir),
-        limits=settings.limits(),
+        limits=course.settings.limits(),
         start_channel=lambda: InProcessChannel(Worker(namespace=namespace, workdir=workdir)),
     )
     item = result.items[grade_id]

@@ -11,7 +11,7 @@ Two preprocessors wrap nbgrader's ``Execute`` step of ``nbgrader autograde``
   ``SaveAutoGrades`` turns into partial credit. Whatever the student's kernel printed in those
   cells is discarded. The detailed results go into the notebook's metadata (``gradekit``).
 
-:class:`GradeKit` holds the settings (``c.GradeKit.call_timeout = 30`` and so on).
+Settings: :class:`gradekit.course.GradeKit` (``c.GradeKit.call_timeout = 30`` and so on).
 """
 
 from __future__ import annotations
@@ -23,44 +23,14 @@ from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode, from_dict
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Float, Int, Unicode
-from traitlets.config import LoggingConfigurable
 
+from gradekit.course import Course
 from gradekit.grading import grade_notebook
 from gradekit.notebook import as_nbformat, notebook_from_dict, strip_hidden_tests
 from gradekit.pytest_plugin import support_files
-from gradekit.sandbox import Limits
 from gradekit.scoring import NotebookResult
 
 _STASH = "gradekit_hidden_tests"
-
-
-class GradeKit(LoggingConfigurable):
-    """Settings of the kit's graders (set them in ``nbgrader_config.py``)."""
-
-    suite = Unicode(
-        "grader_tests", help="Folder of the check suite, relative to the course root."
-    ).tag(config=True)
-    call_timeout = Float(30.0, help="Seconds one call into student code may take.").tag(config=True)
-    load_timeout = Float(90.0, help="Seconds for loading a notebook's definitions.").tag(
-        config=True
-    )
-    notebook_budget = Float(300.0, help="Seconds of student code per notebook in total.").tag(
-        config=True
-    )
-    memory_mb = Int(3072, help="Memory limit of the student's process, in MiB.").tag(config=True)
-    max_restarts = Int(4, help="Restarts of a crashed student process per notebook.").tag(
-        config=True
-    )
-
-    def limits(self) -> Limits:
-        return Limits(
-            call_timeout=self.call_timeout,
-            load_timeout=self.load_timeout,
-            notebook_budget=self.notebook_budget,
-            memory_mb=self.memory_mb,
-            max_restarts=self.max_restarts,
-        )
 
 
 def is_autograded_test(cell: NotebookNode) -> bool:
@@ -92,15 +62,13 @@ class TrustedGrades(NbGraderPreprocessor):
     ) -> tuple[NotebookNode, ResourcesDict]:
         for index, source in resources.pop(_STASH, {}).items():
             nb.cells[index].source = source
-        course = CourseDirectory(config=self.config)
-        settings = GradeKit(config=self.config)
+        course = Course(root=Path(CourseDirectory(config=self.config).root), config=self.config)
         assignment = resources["nbgrader"]["assignment"]
-        source_dir = Path(course.format_path(course.source_directory, ".", assignment))
         result = grade_notebook(
             notebook=notebook_from_dict(as_nbformat(nb), name=resources["nbgrader"]["notebook"]),
-            suite=Path(course.root) / settings.suite,
-            support_files=support_files(source_dir),
-            limits=settings.limits(),
+            suite=course.suite,
+            support_files=support_files(course.path("source", assignment=assignment)),
+            limits=course.settings.limits(),
         )
         write_results(nb, result)
         self.log.info(

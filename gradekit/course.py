@@ -1,0 +1,135 @@
+"""The course folder: its nbgrader configuration and every path, from nbgrader's one template.
+
+``Course.find()`` locates ``nbgrader_config.py`` (here or above), loads it, and answers where
+things live (``course.path("submitted", student="alice")``) through nbgrader's own
+``CourseDirectory.format_path``, so the kit and nbgrader never disagree about a folder.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbgrader.apps import NbGraderAPI
+from nbgrader.coursedir import CourseDirectory
+from traitlets import Float, Int, Unicode
+from traitlets.config import Config, LoggingConfigurable
+from traitlets.config.loader import PyFileConfigLoader
+
+from gradekit.sandbox import Limits
+
+CONFIG_FILE = "nbgrader_config.py"
+#: The line of a test cell that tells students how many hidden checks it has.
+HIDDEN_COUNT = re.compile(r"(# Hidden checks: )\d+ more checks?")
+
+
+class GradeKit(LoggingConfigurable):
+    """Settings of the kit's graders (set them in ``nbgrader_config.py``)."""
+
+    suite = Unicode(
+        "grader_tests", help="Folder of the check suite, relative to the course root."
+    ).tag(config=True)
+    call_timeout = Float(30.0, help="Seconds one call into student code may take.").tag(config=True)
+    load_timeout = Float(90.0, help="Seconds for loading a notebook's definitions.").tag(
+        config=True
+    )
+    notebook_budget = Float(300.0, help="Seconds of student code per notebook in total.").tag(
+        config=True
+    )
+    memory_mb = Int(3072, help="Memory limit of the student's process, in MiB.").tag(config=True)
+    max_restarts = Int(4, help="Restarts of a crashed student process per notebook.").tag(
+        config=True
+    )
+
+    def limits(self) -> Limits:
+        return Limits(
+            call_timeout=self.call_timeout,
+            load_timeout=self.load_timeout,
+            notebook_budget=self.notebook_budget,
+            memory_mb=self.memory_mb,
+            max_restarts=self.max_restarts,
+        )
+
+
+@dataclass(frozen=True)
+class Course:
+    """An nbgrader course folder and its configuration."""
+
+    root: Path
+    config: Config
+
+    @classmethod
+    def find(cls, start: Path | None = None) -> Course:
+        """The course whose ``nbgrader_config.py`` is in ``start`` or the nearest folder above."""
+        start = (start or Path.cwd()).resolve()
+        for folder in [start, *start.parents]:
+            if (folder / CONFIG_FILE).is_file():
+                config = PyFileConfigLoader(CONFIG_FILE, path=str(folder)).load_config()
+                return cls(root=folder, config=config)
+        raise FileNotFoundError(f"no {CONFIG_FILE} in {start} or above: not inside a course")
+
+    @property
+    def coursedir(self) -> CourseDirectory:
+        return CourseDirectory(config=self.config, root=str(self.root))
+
+    @property
+    def settings(self) -> GradeKit:
+        return GradeKit(config=self.config)
+
+    @property
+    def suite(self) -> Path:
+        return self.root / self.settings.suite
+
+    def api(self) -> NbGraderAPI:
+        """nbgrader's own API object for this course."""
+        return NbGraderAPI(coursedir=self.coursedir, config=self.config)
+
+    def path(self, step: str, *, assignment: str, student: str = ".") -> Path:
+        """The folder of one step (``source``, ``release``, ``submitted``, ``autograded``,
+        ``feedback``) for an assignment (and student)."""
+        coursedir = self.coursedir
+        directory = getattr(coursedir, f"{step}_directory")
+        return Path(coursedir.format_path(directory, student, assignment))
+
+    @property
+    def assignments(self) -> list[str]:
+        """Assignments that have a source folder."""
+        source = self.root / self.coursedir.source_directory
+        return sorted(p.name for p in source.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+    def notebooks(self, assignment: str) -> list[Path]:
+        """The assignment's source notebooks, in order."""
+        return sorted(self.path("source", assignment=assignment).glob("*.ipynb"))
+
+    def students(self, assignment: str) -> list[str]:
+        """Students with a submitted folder for the assignment."""
+        submitted = self.root / self.coursedir.submitted_directory
+        if not submitted.is_dir():
+            return []
+        return sorted(
+            p.name
+            for p in submitted.iterdir()
+            if (p / assignment).is_dir() and not p.name.startswith(".")
+        )
+
+
+def update_hidden_check_counts(notebook: Path, counts: dict[str, int]) -> bool:
+    """Write the number of hidden checks into each test cell's ``# Hidden checks: N`` line.
+
+    Returns:
+        Whether the notebook changed (it is rewritten only then).
+    """
+    nb = nbformat.read(notebook, as_version=nbformat.NO_CONVERT)
+    changed = False
+    for cell in nb.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id in counts:
+            noun = " more check" if counts[grade_id] == 1 else " more checks"
+            updated = HIDDEN_COUNT.sub(rf"\g<1>{counts[grade_id]}{noun}", cell.source)
+            changed |= updated != cell.source
+            cell.source = updated
+    if changed:
+        nbformat.write(nb, notebook)
+    return changed
