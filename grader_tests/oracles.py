@@ -1,0 +1,149 @@
+"""The PyTorch and finite-difference oracles, computed in the trusted process (float64).
+
+The reference NumPy oracle is :mod:`reference_impl` itself. Here: identical ``torch.nn`` models
+built from given weights (note ``nn.Linear.weight`` is ``W.T``), their outputs, the gradients of
+the mean loss from ``loss.backward()``, SGD steps with ``torch.optim.SGD``, and central
+differences of the reference loss.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+import reference_impl as ref
+from grader_tests.tolerances import FINITE_DIFFERENCE_STEP
+
+TORCH_ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+}
+
+Arrays = Sequence[np.ndarray]
+
+
+def t64(array: np.ndarray) -> torch.Tensor:
+    return torch.tensor(np.asarray(array), dtype=torch.float64)
+
+
+def torch_network(weights: Arrays, biases: Arrays, activation: str) -> nn.Sequential:
+    """``nn.Linear`` layers holding these parameters, the hidden activation between them; the
+    model returns the output layer's pre-activation (logits)."""
+    layers: list[nn.Module] = []
+    for i, (W, b) in enumerate(zip(weights, biases, strict=True)):
+        linear = nn.Linear(W.shape[0], W.shape[1], dtype=torch.float64)
+        with torch.no_grad():
+            linear.weight.copy_(t64(W.T))
+            linear.bias.copy_(t64(np.ravel(b)))
+        layers.append(linear)
+        if i < len(weights) - 1:
+            layers.append(TORCH_ACTIVATIONS[activation]())
+    return nn.Sequential(*layers)
+
+
+def parameters_of(model: nn.Sequential) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Weights ``(n_in, n_out)`` and biases ``(1, n_out)`` back from a model."""
+    linears = [layer for layer in model if isinstance(layer, nn.Linear)]
+    weights = [layer.weight.detach().numpy().T.copy() for layer in linears]
+    biases = [layer.bias.detach().numpy().reshape(1, -1).copy() for layer in linears]
+    return weights, biases
+
+
+def gradients_of(model: nn.Sequential) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """``dW`` ``(n_in, n_out)`` and ``db`` ``(1, n_out)`` from the model's ``.grad``."""
+    linears = [layer for layer in model if isinstance(layer, nn.Linear)]
+    dW = [layer.weight.grad.numpy().T.copy() for layer in linears]  # type: ignore[union-attr]
+    db = [layer.bias.grad.numpy().reshape(1, -1).copy() for layer in linears]  # type: ignore[union-attr]
+    return dW, db
+
+
+def mean_loss(model: nn.Module, X: np.ndarray, y: np.ndarray, output: str) -> torch.Tensor:
+    """BCE of the sigmoid output, or cross-entropy of the softmax output (labels as class ids)."""
+    logits = model(t64(X))
+    if output == "sigmoid":
+        return nn.BCELoss()(torch.sigmoid(logits), t64(np.reshape(y, (-1, 1))))
+    return nn.CrossEntropyLoss()(logits, torch.tensor(ref.as_class_ids(y)))
+
+
+def torch_forward(
+    weights: Arrays, biases: Arrays, X: np.ndarray, activation: str, output: str
+) -> np.ndarray:
+    """The network's output probabilities according to torch."""
+    with torch.no_grad():
+        logits = torch_network(weights, biases, activation)(t64(X))
+        probabilities = (
+            torch.sigmoid(logits) if output == "sigmoid" else torch.softmax(logits, dim=1)
+        )
+    return probabilities.numpy()
+
+
+def torch_gradients(
+    weights: Arrays, biases: Arrays, X: np.ndarray, y: np.ndarray, activation: str, output: str
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Gradients of the mean loss from ``loss.backward()``."""
+    model = torch_network(weights, biases, activation)
+    mean_loss(model, X, y, output).backward()
+    return gradients_of(model)
+
+
+def torch_sgd(
+    weights: Arrays,
+    biases: Arrays,
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    activation: str,
+    output: str,
+    lr: float,
+    steps: int,
+    weight_decay: float = 0.0,
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Parameters after ``steps`` full-batch ``torch.optim.SGD`` steps (weight decay on weights)."""
+    model = torch_network(weights, biases, activation)
+    linears = [layer for layer in model if isinstance(layer, nn.Linear)]
+    optimizer = torch.optim.SGD(
+        [
+            {"params": [layer.weight for layer in linears], "weight_decay": weight_decay},
+            {"params": [layer.bias for layer in linears], "weight_decay": 0.0},
+        ],
+        lr=lr,
+    )
+    for _ in range(steps):
+        optimizer.zero_grad()
+        mean_loss(model, X, y, output).backward()
+        optimizer.step()
+    return parameters_of(model)
+
+
+def finite_difference_gradients(
+    weights: Arrays, biases: Arrays, X: np.ndarray, y: np.ndarray, activation: str, output: str
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Central differences of the reference mean loss with respect to every parameter."""
+
+    def loss(ws: Arrays, bs: Arrays) -> float:
+        y_hat, _ = ref.forward(ws, bs, X, activation, output)  # type: ignore[arg-type]
+        if output == "sigmoid":
+            return ref.binary_cross_entropy(y_hat, y)
+        return ref.categorical_cross_entropy(y_hat, y)
+
+    dW = [
+        ref.numerical_gradient(
+            lambda W, i=i: loss([*weights[:i], W, *weights[i + 1 :]], biases),
+            weights[i],
+            FINITE_DIFFERENCE_STEP,
+        )
+        for i in range(len(weights))
+    ]
+    db = [
+        ref.numerical_gradient(
+            lambda b, i=i: loss(weights, [*biases[:i], b, *biases[i + 1 :]]),
+            biases[i],
+            FINITE_DIFFERENCE_STEP,
+        )
+        for i in range(len(biases))
+    ]
+    return dW, db

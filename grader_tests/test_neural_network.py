@@ -1,0 +1,503 @@
+"""Hidden checks of ``NeuralNetwork`` (grade cells ``nn_init``, ``nn_forward``, ``nn_backward``,
+``nn_training``). Every check runs the student's class with the reference activation functions,
+so a bug in notebook 1 is not charged again here."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import make_circles, make_moons
+
+import reference_impl as ref
+from grader_tests import oracles
+from grader_tests.compare import check_close, check_true, shape_of
+from grader_tests.networks import (
+    BINARY,
+    HIDDEN_ACTIVATIONS,
+    Problem,
+    cases,
+    draw_problem,
+    gradient_mistakes,
+    layer_mistakes,
+    student_network,
+    unpack_gradients,
+)
+from grader_tests.tolerances import (
+    FINITE_DIFFERENCE_ATOL,
+    FINITE_DIFFERENCE_RTOL,
+    TRAINING_ATOL,
+    TRAINING_RTOL,
+)
+
+CLASS = "NeuralNetwork"
+#: Weights of this many samples per layer make the sample variance accurate to about 0.5 %.
+INIT_SIZES = [400, 300, 200]
+#: A correct initialisation's sample variance is within this relative distance (over 10 sigma).
+INIT_VARIANCE_TOLERANCE = 0.06
+LEARNING_RATE = 0.1
+FIT_EPOCHS = 5
+#: The lecture's results (train accuracy in percent after 2000 epochs of full-batch descent).
+MOONS_THRESHOLD = 97.0
+CIRCLES_THRESHOLD = 95.0
+
+
+def problem_for(rng, activation, arch) -> Problem:
+    return draw_problem(rng, arch, activation, "sigmoid")
+
+
+# -- nn_init ----------------------------------------------------------------------------------
+
+
+@pytest.mark.nn_init
+@pytest.mark.parametrize(
+    "sizes", [[2, 10, 5, 1], [1, 1], [4, 3, 1]], ids=["lecture", "single-unit", "one-hidden"]
+)
+def test_init_shapes_and_zero_biases(student, sizes):
+    network = student.new(CLASS, sizes, activation="relu", learning_rate=0.05)
+    weights, biases = network.get("weights"), network.get("biases")
+    expected = [(a, b) for a, b in itertools.pairwise(sizes)]
+    check_true(
+        [np.shape(W) for W in weights] == expected,
+        f"NeuralNetwork({sizes}).weights should have shapes {expected}, "
+        f"got {[np.shape(W) for W in weights]}",
+    )
+    check_true(
+        [np.shape(b) for b in biases] == [(1, b) for _, b in expected],
+        f"NeuralNetwork({sizes}).biases should have shapes {[(1, b) for _, b in expected]}",
+    )
+    check_true(all(not np.any(b) for b in biases), "the biases should start at zero")
+
+
+@pytest.mark.nn_init
+def test_init_keeps_hyperparameters_and_empty_history(student):
+    network = student.new(CLASS, [2, 3, 1], activation="tanh", learning_rate=0.05)
+    check_true(network.get("lr") == 0.05, "the learning rate should be stored as `lr`")
+    check_true(
+        list(network.get("losses")) == [] and list(network.get("accuracies")) == [],
+        "`losses` and `accuracies` should start as empty lists",
+    )
+
+
+@pytest.mark.nn_init
+@pytest.mark.weight(2)
+@pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
+def test_init_scale(student, activation):
+    network = student.invoke(CLASS, [INIT_SIZES], {"activation": activation}, seed=11).value
+    gain = 2.0 if activation == "relu" else 1.0
+    for layer, W in enumerate(network.get("weights")):
+        fan_in = INIT_SIZES[layer]
+        values = np.ravel(W)
+        expected = gain / fan_in
+        ratio = float(np.var(values) / expected)
+        rule = "He: 2 / fan_in" if activation == "relu" else "1 / fan_in"
+        check_true(
+            abs(ratio - 1) < INIT_VARIANCE_TOLERANCE,
+            f"weights[{layer}] of a {activation} network have variance {ratio:.2f} times "
+            f"the expected {rule} (fan_in = {fan_in})",
+        )
+        check_true(
+            abs(float(np.mean(values))) < 6 * np.sqrt(expected / values.size),
+            f"weights[{layer}] should have mean 0",
+        )
+        excess_kurtosis = float(np.mean((values - values.mean()) ** 4) / np.var(values) ** 2 - 3)
+        check_true(
+            abs(excess_kurtosis) < 0.3,
+            f"weights[{layer}] do not look normally distributed (draw them with np.random.randn)",
+        )
+
+
+# -- nn_forward -------------------------------------------------------------------------------
+
+
+@pytest.mark.nn_forward
+@pytest.mark.parametrize(("activation", "arch"), cases(BINARY))
+def test_forward_matches_reference(student, rng, activation, arch):
+    problem = problem_for(rng, activation, arch)
+    network = student_network(student, CLASS, problem)
+    expected, _ = problem.reference_forward()
+    check_close(
+        network.call("forward", problem.X),
+        expected,
+        what="forward(X)",
+        oracle="the reference implementation",
+        on=f"{shape_of(problem.X)} through layers {problem.sizes}",
+    )
+
+
+@pytest.mark.nn_forward
+@pytest.mark.parametrize(("activation", "arch"), cases(BINARY))
+def test_forward_matches_torch(student, rng, activation, arch):
+    problem = problem_for(rng, activation, arch)
+    network = student_network(student, CLASS, problem)
+    check_close(
+        network.call("forward", problem.X),
+        oracles.torch_forward(problem.weights, problem.biases, problem.X, activation, "sigmoid"),
+        what="forward(X)",
+        oracle="an identical torch.nn model",
+        on=f"{shape_of(problem.X)} through layers {problem.sizes}",
+    )
+
+
+@pytest.mark.nn_forward
+def test_forward_saturated_outputs_are_finite(student, rng):
+    problem = problem_for(rng, "tanh", BINARY[2])
+    problem.weights = [100 * W for W in problem.weights]
+    network = student_network(student, CLASS, problem)
+    expected, _ = problem.reference_forward()
+    check_close(
+        network.call("forward", problem.X),
+        expected,
+        what="forward(X)",
+        oracle="the reference implementation",
+        on="weights large enough to saturate the sigmoid output",
+    )
+
+
+@pytest.mark.nn_forward
+def test_forward_does_not_modify_its_input(student, rng):
+    problem = problem_for(rng, "relu", BINARY[2])
+    network = student_network(student, CLASS, problem)
+    after = network.invoke("forward", [problem.X], return_args=True).args_after
+    check_true(np.array_equal(after[0][0], problem.X), "forward(X) changed the caller's array X")
+
+
+@pytest.mark.nn_forward
+@pytest.mark.parametrize("m", [1, 12], ids=["batch1", "batch12"])
+def test_compute_loss_matches_torch(student, rng, m):
+    y_pred = rng.uniform(0.02, 0.98, size=(m, 1))
+    y_true = rng.integers(0, 2, size=(m, 1)).astype(float)
+    network = student.new(CLASS, [2, 3, 1])
+    expected = float(torch.nn.BCELoss()(oracles.t64(y_pred), oracles.t64(y_true)))
+    check_close(
+        network.call("compute_loss", y_pred, y_true),
+        expected,
+        what="compute_loss(y_pred, y_true)",
+        oracle="torch.nn.BCELoss (mean binary cross-entropy)",
+        on=f"{m} predictions",
+        mistakes={
+            "the sum over samples instead of the mean": m * expected,
+            "the minus sign of the cross-entropy is missing": -expected,
+        },
+    )
+
+
+@pytest.mark.nn_forward
+def test_compute_loss_clips_certain_predictions(student):
+    network = student.new(CLASS, [2, 3, 1])
+    y_pred = np.array([[0.0], [1.0], [1.0], [0.0]])
+    y_true = np.array([[1.0], [0.0], [1.0], [0.0]])
+    check_close(
+        network.call("compute_loss", y_pred, y_true),
+        ref.binary_cross_entropy(y_pred, y_true),
+        what="compute_loss(y_pred, y_true)",
+        oracle="the reference implementation (predictions clipped to [1e-7, 1 - 1e-7])",
+        on="predictions of exactly 0 and 1 (log(0) must be avoided by clipping)",
+    )
+
+
+@pytest.mark.nn_forward
+def test_compute_accuracy_matches_reference(student, rng):
+    y_pred = rng.uniform(0, 1, size=(20, 1))
+    y_pred[:3] = 0.5  # the threshold counts 0.5 as class 1
+    y_true = rng.integers(0, 2, size=(20, 1)).astype(float)
+    network = student.new(CLASS, [2, 3, 1])
+    expected = ref.binary_accuracy(y_pred, y_true)
+    check_close(
+        network.call("compute_accuracy", y_pred, y_true),
+        expected,
+        what="compute_accuracy(y_pred, y_true)",
+        oracle="the reference implementation (percent, threshold >= 0.5)",
+        on="20 predictions, some exactly 0.5",
+        mistakes={"a fraction instead of a percentage": expected / 100},
+    )
+
+
+# -- nn_backward ------------------------------------------------------------------------------
+
+
+def check_gradients(got, expected, problem: Problem, oracle: str, **tolerances) -> None:
+    dW, db = unpack_gradients(got, problem, "backward(X, y_true)")
+    mistakes = gradient_mistakes(problem)
+    on = f"{shape_of(problem.X)} through layers {problem.sizes} ({problem.activation})"
+    for part, (student_grads, oracle_grads) in enumerate([(dW, expected[0]), (db, expected[1])]):
+        name = ("dW", "db")[part]
+        for layer, (got_layer, expected_layer) in enumerate(
+            zip(student_grads, oracle_grads, strict=False)
+        ):
+            check_close(
+                got_layer,
+                expected_layer,
+                what=f"{name}[{layer}] from backward(X, y_true)",
+                oracle=oracle,
+                on=on,
+                mistakes=layer_mistakes(mistakes, part, layer),
+                **tolerances,
+            )
+
+
+def student_gradients(student, problem: Problem):
+    network = student_network(student, CLASS, problem)
+    network.call("forward", problem.X)
+    return network.call("backward", problem.X, problem.y)
+
+
+@pytest.mark.nn_backward
+@pytest.mark.parametrize(("activation", "arch"), cases(BINARY))
+def test_backward_matches_reference(student, rng, activation, arch):
+    problem = problem_for(rng, activation, arch)
+    check_gradients(
+        student_gradients(student, problem),
+        problem.reference_gradients(),
+        problem,
+        "the reference implementation",
+    )
+
+
+@pytest.mark.nn_backward
+@pytest.mark.parametrize(("activation", "arch"), cases(BINARY))
+def test_backward_matches_autograd(student, rng, activation, arch):
+    problem = problem_for(rng, activation, arch)
+    expected = oracles.torch_gradients(
+        problem.weights, problem.biases, problem.X, problem.y, activation, "sigmoid"
+    )
+    check_gradients(
+        student_gradients(student, problem),
+        expected,
+        problem,
+        "loss.backward() of an identical torch.nn model",
+    )
+
+
+@pytest.mark.nn_backward
+@pytest.mark.parametrize(("activation", "arch"), cases(BINARY, keys=("batch1", "two-hidden")))
+def test_backward_matches_central_differences(student, rng, activation, arch):
+    problem = problem_for(rng, activation, arch)
+    expected = oracles.finite_difference_gradients(
+        problem.weights, problem.biases, problem.X, problem.y, activation, "sigmoid"
+    )
+    check_gradients(
+        student_gradients(student, problem),
+        expected,
+        problem,
+        "central differences of the mean loss",
+        rtol=FINITE_DIFFERENCE_RTOL,
+        atol=FINITE_DIFFERENCE_ATOL,
+    )
+
+
+@pytest.mark.nn_backward
+def test_backward_uses_the_latest_forward(student, rng):
+    first, problem = problem_for(rng, "tanh", BINARY[2]), problem_for(rng, "tanh", BINARY[2])
+    problem.weights, problem.biases = first.weights, first.biases
+    network = student_network(student, CLASS, problem)
+    network.call("forward", first.X)
+    network.call("forward", problem.X)
+    check_gradients(
+        network.call("backward", problem.X, problem.y),
+        problem.reference_gradients(),
+        problem,
+        "the reference implementation (after two forward passes, the second one counts)",
+    )
+
+
+@pytest.mark.nn_backward
+def test_backward_does_not_modify_its_arguments_or_weights(student, rng):
+    problem = problem_for(rng, "relu", BINARY[2])
+    network = student_network(student, CLASS, problem)
+    network.call("forward", problem.X)
+    after = network.invoke("backward", [problem.X, problem.y], return_args=True).args_after
+    check_true(
+        np.array_equal(after[0][0], problem.X) and np.array_equal(after[0][1], problem.y),
+        "backward(X, y_true) changed the caller's X or y_true",
+    )
+    check_true(
+        all(
+            np.array_equal(W, V)
+            for W, V in zip(network.get("weights"), problem.weights, strict=False)
+        ),
+        "backward should only compute gradients; it changed the weights",
+    )
+
+
+# -- nn_training ------------------------------------------------------------------------------
+
+
+@pytest.mark.nn_training
+@pytest.mark.parametrize(("activation", "arch"), cases(BINARY, keys=("batch1", "two-hidden")))
+def test_update_matches_torch_sgd_step(student, rng, activation, arch):
+    problem = problem_for(rng, activation, arch)
+    network = student_network(student, CLASS, problem, lr=LEARNING_RATE)
+    dW, db = problem.reference_gradients()
+    network.call("update_parameters", dW, db)
+    expected_W, expected_b = oracles.torch_sgd(
+        problem.weights,
+        problem.biases,
+        problem.X,
+        problem.y,
+        activation=activation,
+        output="sigmoid",
+        lr=LEARNING_RATE,
+        steps=1,
+    )
+    for name, got, expected, before, grads in [
+        ("weights", network.get("weights"), expected_W, problem.weights, dW),
+        ("biases", network.get("biases"), expected_b, problem.biases, db),
+    ]:
+        for layer in range(len(expected)):
+            check_close(
+                got[layer],
+                expected[layer],
+                what=f"{name}[{layer}] after update_parameters(dW, db)",
+                oracle="one torch.optim.SGD step",
+                on=f"layers {problem.sizes}, lr={LEARNING_RATE}",
+                mistakes={
+                    f"the {name} are not updated": before[layer],
+                    "the gradient is added instead of subtracted": before[layer]
+                    + LEARNING_RATE * grads[layer],
+                    "the learning rate is not used": before[layer] - grads[layer],
+                },
+            )
+
+
+@pytest.mark.nn_training
+@pytest.mark.weight(2)
+@pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
+def test_fit_matches_torch_sgd(student, rng, activation):
+    problem = problem_for(rng, activation, BINARY[2])
+    network = student_network(student, CLASS, problem, lr=LEARNING_RATE)
+    network.call("fit", problem.X, problem.y, epochs=FIT_EPOCHS, verbose=False)
+    expected_W, expected_b = oracles.torch_sgd(
+        problem.weights,
+        problem.biases,
+        problem.X,
+        problem.y,
+        activation=activation,
+        output="sigmoid",
+        lr=LEARNING_RATE,
+        steps=FIT_EPOCHS,
+    )
+    for name, got, expected in [
+        ("weights", network.get("weights"), expected_W),
+        ("biases", network.get("biases"), expected_b),
+    ]:
+        for layer in range(len(expected)):
+            check_close(
+                got[layer],
+                expected[layer],
+                what=f"{name}[{layer}] after fit(X, y, epochs={FIT_EPOCHS})",
+                oracle=f"{FIT_EPOCHS} torch.optim.SGD steps",
+                on=f"{shape_of(problem.X)} through layers {problem.sizes}",
+                rtol=TRAINING_RTOL,
+                atol=TRAINING_ATOL,
+            )
+
+
+@pytest.mark.nn_training
+def test_fit_records_loss_and_accuracy_before_each_update(student, rng):
+    problem = problem_for(rng, "relu", BINARY[2])
+    network = student_network(student, CLASS, problem, lr=LEARNING_RATE)
+    network.call("fit", problem.X, problem.y, epochs=FIT_EPOCHS, verbose=False)
+    reference = ref.NeuralNetwork(problem.sizes, "relu", LEARNING_RATE)
+    reference.weights = [W.copy() for W in problem.weights]
+    reference.biases = [b.copy() for b in problem.biases]
+    reference.fit(problem.X, problem.y, epochs=FIT_EPOCHS, verbose=False)
+    for name in ("losses", "accuracies"):
+        got = network.get(name)
+        check_true(
+            np.size(got) == FIT_EPOCHS,
+            f"after fit(..., epochs={FIT_EPOCHS}) `{name}` should hold {FIT_EPOCHS} values, "
+            f"got {np.size(got)}",
+        )
+        check_close(
+            np.ravel(np.asarray(got, dtype=float)),
+            getattr(reference, name),
+            what=f"`{name}` recorded by fit",
+            oracle="the reference implementation (one value per epoch, before that epoch's update)",
+            on=f"{shape_of(problem.X)}",
+            rtol=TRAINING_RTOL,
+            atol=TRAINING_ATOL,
+            mistakes={
+                "values recorded after the update instead of before": [
+                    *getattr(reference, name)[1:],
+                    np.nan,
+                ]
+            },
+        )
+
+
+@pytest.mark.nn_training
+def test_predict_and_predict_proba(student, rng):
+    problem = problem_for(rng, "sigmoid", BINARY[2])
+    network = student_network(student, CLASS, problem)
+    expected, _ = problem.reference_forward()
+    check_close(
+        network.call("predict_proba", problem.X),
+        expected,
+        what="predict_proba(X)",
+        oracle="the reference implementation",
+        on=shape_of(problem.X),
+    )
+    check_close(
+        network.call("predict", problem.X),
+        (expected >= 0.5).astype(int),
+        what="predict(X)",
+        oracle="the reference implementation (0/1 of shape (m, 1))",
+        on=shape_of(problem.X),
+    )
+
+
+@pytest.mark.nn_training
+def test_predict_counts_one_half_as_class_one(student):
+    problem = Problem(
+        "relu",
+        "sigmoid",
+        [np.zeros((2, 3)), np.zeros((3, 1))],
+        [np.zeros((1, 3)), np.zeros((1, 1))],
+        np.ones((4, 2)),
+        np.ones((4, 1)),
+    )
+    network = student_network(student, CLASS, problem)
+    check_close(
+        network.call("predict", problem.X),
+        np.ones((4, 1)),
+        what="predict(X)",
+        oracle="the API's convention (probability >= 0.5 is class 1)",
+        on="outputs of exactly 0.5",
+    )
+
+
+def lecture_accuracy(student, X, y, sizes, activation) -> float:
+    """Train the student's class like the lecture (2000 epochs, lr 0.1) from fixed weights."""
+    np.random.seed(42)
+    weights, biases = ref.init_parameters(sizes, activation)
+    problem = Problem(activation, "sigmoid", weights, biases, X, y)
+    network = student_network(student, CLASS, problem, lr=0.1)
+    network.invoke("fit", [X, y], {"epochs": 2000, "verbose": False}, timeout=120)
+    return float(ref.binary_accuracy(network.call("predict_proba", X), y))
+
+
+@pytest.mark.nn_training
+@pytest.mark.weight(2)
+def test_reaches_the_lecture_accuracy_on_moons(student):
+    X, y = make_moons(n_samples=300, noise=0.1, random_state=42)
+    accuracy = lecture_accuracy(student, X, y.reshape(-1, 1).astype(float), [2, 10, 5, 1], "relu")
+    check_true(
+        accuracy >= MOONS_THRESHOLD,
+        f"NeuralNetwork([2, 10, 5, 1], 'relu', 0.1) trained 2000 epochs on the moons reaches "
+        f"{accuracy:.1f} % train accuracy; the lecture reaches at least {MOONS_THRESHOLD:g} %",
+    )
+
+
+@pytest.mark.nn_training
+@pytest.mark.weight(2)
+def test_reaches_the_lecture_accuracy_on_circles(student):
+    X, y = make_circles(n_samples=300, noise=0.1, factor=0.5, random_state=42)
+    accuracy = lecture_accuracy(student, X, y.reshape(-1, 1).astype(float), [2, 20, 10, 1], "tanh")
+    check_true(
+        accuracy >= CIRCLES_THRESHOLD,
+        f"NeuralNetwork([2, 20, 10, 1], 'tanh', 0.1) trained 2000 epochs on the circles reaches "
+        f"{accuracy:.1f} % train accuracy; the lecture reaches at least {CIRCLES_THRESHOLD:g} %",
+    )
