@@ -165,6 +165,9 @@ class GradingSession:
 
     # -- hooks ----------------------------------------------------------------------------------
 
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.stash[SESSION] = self
+
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(
         self, config: pytest.Config, items: list[pytest.Item]
