@@ -395,56 +395,79 @@ def test_fit_matches_torch_sgd(student, rng, activation):
             )
 
 
+def train_step_by_step(network, X, y, epochs):
+    """The training loop of the API, done with the student's own methods one call at a time."""
+    losses, accuracies = [], []
+    for _ in range(epochs):
+        y_pred = network.call("forward", X)
+        losses.append(network.call("compute_loss", y_pred, y))
+        accuracies.append(network.call("compute_accuracy", y_pred, y))
+        dW, db = network.call("backward", X, y)
+        network.call("update_parameters", dW, db)
+    return losses, accuracies
+
+
 @pytest.mark.nn_training
-def test_fit_records_loss_and_accuracy_before_each_update(student, rng):
+def test_fit_follows_the_training_loop(student, rng):
+    """fit = forward, record loss and accuracy, backward, update; compared with the student's own
+    methods called one by one, so only the loop itself is judged here."""
     problem = problem_for(rng, "relu", BINARY[2])
-    network = student_network(student, CLASS, problem, lr=LEARNING_RATE)
-    network.call("fit", problem.X, problem.y, epochs=FIT_EPOCHS, verbose=False)
-    reference = ref.NeuralNetwork(problem.sizes, "relu", LEARNING_RATE)
-    reference.weights = [W.copy() for W in problem.weights]
-    reference.biases = [b.copy() for b in problem.biases]
-    reference.fit(problem.X, problem.y, epochs=FIT_EPOCHS, verbose=False)
-    for name in ("losses", "accuracies"):
-        got = network.get(name)
+    fitted = student_network(student, CLASS, problem, lr=LEARNING_RATE)
+    fitted.call("fit", problem.X, problem.y, epochs=FIT_EPOCHS, verbose=False)
+    stepped = student_network(student, CLASS, problem, lr=LEARNING_RATE)
+    losses, accuracies = train_step_by_step(stepped, problem.X, problem.y, FIT_EPOCHS)
+    oracle = "your own forward, compute_loss, compute_accuracy, backward and update_parameters"
+    for name, expected in [("losses", losses), ("accuracies", accuracies)]:
+        got = np.ravel(np.asarray(fitted.get(name), dtype=float))
         check_true(
-            np.size(got) == FIT_EPOCHS,
+            got.size == FIT_EPOCHS,
             f"after fit(..., epochs={FIT_EPOCHS}) `{name}` should hold {FIT_EPOCHS} values, "
-            f"got {np.size(got)}",
+            f"got {got.size}",
         )
         check_close(
-            np.ravel(np.asarray(got, dtype=float)),
-            getattr(reference, name),
+            got,
+            np.ravel(np.asarray(expected, dtype=float)),
             what=f"`{name}` recorded by fit",
-            oracle="the reference implementation (one value per epoch, before that epoch's update)",
-            on=f"{shape_of(problem.X)}",
+            oracle=f"{oracle} (one value per epoch, before that epoch's update)",
+            on=shape_of(problem.X),
             rtol=TRAINING_RTOL,
             atol=TRAINING_ATOL,
             mistakes={
-                "values recorded after the update instead of before": [
-                    *getattr(reference, name)[1:],
-                    np.nan,
-                ]
+                "values recorded after each update instead of before": [*expected[1:], np.nan]
             },
         )
+    for name in ("weights", "biases"):
+        for layer, (got, expected) in enumerate(
+            zip(fitted.get(name), stepped.get(name), strict=True)
+        ):
+            check_close(
+                got,
+                expected,
+                what=f"{name}[{layer}] after fit",
+                oracle=oracle,
+                on=shape_of(problem.X),
+                rtol=TRAINING_RTOL,
+                atol=TRAINING_ATOL,
+            )
 
 
 @pytest.mark.nn_training
 def test_predict_and_predict_proba(student, rng):
     problem = problem_for(rng, "sigmoid", BINARY[2])
     network = student_network(student, CLASS, problem)
-    expected, _ = problem.reference_forward()
+    expected = network.call("forward", problem.X)
     check_close(
         network.call("predict_proba", problem.X),
         expected,
         what="predict_proba(X)",
-        oracle="the reference implementation",
+        oracle="your own forward(X)",
         on=shape_of(problem.X),
     )
     check_close(
         network.call("predict", problem.X),
-        (expected >= 0.5).astype(int),
+        (np.asarray(expected) >= 0.5).astype(int),
         what="predict(X)",
-        oracle="the reference implementation (0/1 of shape (m, 1))",
+        oracle="your own forward(X) >= 0.5 (0/1 of shape (m, 1))",
         on=shape_of(problem.X),
     )
 
@@ -460,12 +483,16 @@ def test_predict_counts_one_half_as_class_one(student):
         np.ones((4, 1)),
     )
     network = student_network(student, CLASS, problem)
+    probabilities = np.asarray(network.call("forward", problem.X), dtype=float)
     check_close(
         network.call("predict", problem.X),
-        np.ones((4, 1)),
+        (probabilities >= 0.5).astype(int),
         what="predict(X)",
-        oracle="the API's convention (probability >= 0.5 is class 1)",
-        on="outputs of exactly 0.5",
+        oracle="the API's convention (probability >= 0.5 is class 1) on your forward(X)",
+        on="all-zero parameters (a correct forward gives exactly 0.5)",
+        mistakes={
+            "a probability of exactly 0.5 must count as class 1": (probabilities > 0.5).astype(int)
+        },
     )
 
 
