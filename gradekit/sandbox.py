@@ -9,6 +9,8 @@ student's code started. :class:`Channel` is the request/response pipe with a dea
 from __future__ import annotations
 
 import contextlib
+import functools
+import logging
 import os
 import resource
 import selectors
@@ -18,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -36,6 +39,7 @@ class Limits:
         memory_mb: Address-space limit of the student's process, in MiB.
         max_response_mb: Largest answer accepted from the student's process, in MiB.
         max_restarts: How often a crashed or timed-out process is restarted for later checks.
+        isolation: ``auto`` (the strongest available), ``bubblewrap`` or ``rlimits``.
     """
 
     call_timeout: float = 30.0
@@ -44,6 +48,7 @@ class Limits:
     memory_mb: int = 3072
     max_response_mb: int = 64
     max_restarts: int = 4
+    isolation: str = "auto"
 
 
 class WorkerGone(RuntimeError):
@@ -71,9 +76,16 @@ class ProcessChannel:
         max_response_bytes: Largest response line accepted.
     """
 
-    def __init__(self, process: subprocess.Popen[bytes], workdir: Path, max_response_bytes: int):
+    def __init__(
+        self,
+        process: subprocess.Popen[bytes],
+        workdir: Path,
+        max_response_bytes: int,
+        cgroup: Path | None = None,
+    ):
         self.process = process
         self.workdir = workdir
+        self.cgroup = cgroup
         self.max_response_bytes = max_response_bytes
         self._buffer = b""
         self._next_id = 0
@@ -86,7 +98,9 @@ class ProcessChannel:
             WorkerGone: The process ended or answered something unreadable.
         """
         if self.process.poll() is not None:
-            raise WorkerGone(self._exit_description())
+            description = self._exit_description()
+            self.close()
+            raise WorkerGone(description)
         self._next_id += 1
         message = {**message, "id": self._next_id}
         assert self.process.stdin is not None
@@ -94,8 +108,9 @@ class ProcessChannel:
             self.process.stdin.write(wire.dumps(message))
             self.process.stdin.flush()
         except (BrokenPipeError, OSError) as error:
+            description = self._exit_description()
             self.close()
-            raise WorkerGone(self._exit_description()) from error
+            raise WorkerGone(description) from error
         deadline = time.monotonic() + timeout
         while True:
             line = self._read_line(deadline)
@@ -120,8 +135,11 @@ class ProcessChannel:
                     raise WorkerTimeout("no answer before the deadline")
                 chunk = os.read(stream.fileno(), 1 << 20)
                 if not chunk:
-                    self.process.wait(timeout=5)
-                    raise WorkerGone(self._exit_description())
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        self.process.wait(timeout=5)
+                    description = self._exit_description()
+                    self.close()
+                    raise WorkerGone(description)
                 self._buffer += chunk
                 if len(self._buffer) > self.max_response_bytes:
                     self.close()
@@ -140,7 +158,9 @@ class ProcessChannel:
         return f"the process exited with status {code}"
 
     def close(self) -> None:
-        """Kill the worker's whole process group and delete its folder."""
+        """Kill the worker and everything it started, delete its folder."""
+        if self.cgroup is not None:
+            _kill_cgroup(self.cgroup)
         if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.process.pid, signal.SIGKILL)
@@ -151,21 +171,129 @@ class ProcessChannel:
                 with contextlib.suppress(OSError):
                     stream.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
+        if self.cgroup is not None:
+            _remove_cgroup(self.cgroup)
 
 
-def _limit_resources(memory_mb: int) -> None:
+#: Where the sandbox sees the kit's own package (read-only) and its private working folder.
+KIT_MOUNT = "/opt/gradekit"
+SANDBOX_HOME = "/sandbox"
+#: Size of the sandbox's private, memory-backed working folder.
+SANDBOX_TMPFS_BYTES = 512 * 1024 * 1024
+#: Processes one student's sandbox may run at once (a fork bomb stops there).
+MAX_PROCESSES = 64
+_BOOTSTRAP = (
+    f"import sys; sys.path.insert(0, {KIT_MOUNT!r}); from gradekit.worker import main; main()"
+)
+_CGROUP_PIDS = Path("/sys/fs/cgroup/pids")
+
+log = logging.getLogger("gradekit.sandbox")
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """How processes that run student code are confined.
+
+    Attributes:
+        name: ``bubblewrap`` (namespaces, nothing of the host but the Python installation
+            visible, read-only) or ``rlimits`` (resource limits only: the fallback).
+        description: One line for the log.
+    """
+
+    name: str
+    description: str
+
+    def command(self, argv: list[str], env: dict[str, str]) -> list[str]:
+        """``argv`` wrapped so that it runs confined (with exactly ``env`` as environment)."""
+        if self.name != "bubblewrap":
+            return argv
+        return [*bubblewrap_arguments(env), "--", *argv]
+
+
+def bubblewrap_arguments(env: dict[str, str]) -> list[str]:
+    """bwrap options: new namespaces (no network, own PIDs), unprivileged uid, read-only system
+    and Python installation, the kit's package at /opt/gradekit, a private tmpfs as home."""
+    args = ["bwrap", "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534"]
+    args += ["--die-with-parent", "--new-session", "--proc", "/proc", "--dev", "/dev"]
+    for top in ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32"):
+        path = Path(top)
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), top]
+        elif path.is_dir():
+            args += ["--ro-bind", top, top]
+    for prefix in sorted(
+        {sys.base_prefix, sys.prefix, str(Path(sys.executable).resolve().parent.parent)}
+    ):
+        if not prefix.startswith("/usr"):
+            args += ["--ro-bind", prefix, prefix]
+    args += ["--ro-bind", str(Path(__file__).resolve().parent), f"{KIT_MOUNT}/gradekit"]
+    args += ["--size", str(SANDBOX_TMPFS_BYTES), "--tmpfs", SANDBOX_HOME, "--chdir", SANDBOX_HOME]
+    args += ["--clearenv"]
+    for key, value in env.items():
+        args += ["--setenv", key, value]
+    return args
+
+
+@functools.cache
+def choose_isolation(preference: str = "auto") -> Isolation:
+    """The strongest isolation this machine allows (probed once per process, and logged).
+
+    Args:
+        preference: ``auto``, ``bubblewrap`` (fail if unavailable) or ``rlimits``.
+    """
+    if preference in ("auto", "bubblewrap") and shutil.which("bwrap"):
+        probe = [*bubblewrap_arguments({}), "--", sys.executable, "-I", "-c", "pass"]
+        result = subprocess.run(probe, capture_output=True, text=True, timeout=60, check=False)
+        if result.returncode == 0:
+            isolation = Isolation(
+                "bubblewrap",
+                "student code runs under bubblewrap: no network, own PID namespace, uid nobody, "
+                "read-only system, private tmpfs; memory, time and process limits",
+            )
+            log.info("sandbox: %s", isolation.description)
+            return isolation
+        log.warning(
+            "bubblewrap is installed but does not work here: %s", result.stderr.strip()[-300:]
+        )
+    if preference == "bubblewrap":
+        raise RuntimeError("bubblewrap isolation was required but is not available")
+    isolation = Isolation(
+        "rlimits",
+        "student code runs as a separate process with memory, time and process limits only "
+        "(install bubblewrap for namespaces: no network, no view of the host's files)",
+    )
+    log.warning("sandbox: %s", isolation.description)
+    return isolation
+
+
+def _limit_resources(memory_mb: int, cgroup: Path | None) -> None:
     """Runs in the child between fork and exec."""
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if cgroup is not None:
+        with contextlib.suppress(OSError):
+            (cgroup / "cgroup.procs").write_text(str(os.getpid()))
 
 
-def worker_environment(workdir: Path) -> dict[str, str]:
+def _pids_cgroup() -> Path | None:
+    """A fresh cgroup (v1 ``pids`` controller) capping the number of processes, if writable."""
+    try:
+        group = _CGROUP_PIDS / "gradekit" / uuid.uuid4().hex
+        group.mkdir(parents=True)
+        (group / "pids.max").write_text(str(MAX_PROCESSES))
+    except OSError:
+        return None
+    return group
+
+
+def worker_environment(home: str) -> dict[str, str]:
     """A minimal environment: no secrets of the grader's shell leak into student code."""
     return {
         "PATH": os.path.dirname(sys.executable) + ":/usr/bin:/bin",
-        "HOME": str(workdir),
-        "TMPDIR": str(workdir),
+        "HOME": home,
+        "TMPDIR": home,
+        "MPLCONFIGDIR": home,
         "LANG": "C.UTF-8",
         "MPLBACKEND": "Agg",
         "OMP_NUM_THREADS": "1",
@@ -180,20 +308,27 @@ def worker_environment(workdir: Path) -> dict[str, str]:
 
 
 def start_worker(limits: Limits) -> ProcessChannel:
-    """Start a fresh worker process in its own throw-away folder."""
+    """Start a fresh, confined worker process with its own throw-away folder."""
+    isolation = choose_isolation(limits.isolation)
     workdir = Path(tempfile.mkdtemp(prefix="gradekit-student-"))
-    command = [sys.executable, "-I", "-m", "gradekit.worker"]
+    if isolation.name == "bubblewrap":
+        env = worker_environment(SANDBOX_HOME)
+        argv = isolation.command([sys.executable, "-I", "-c", _BOOTSTRAP], env)
+    else:
+        env = worker_environment(str(workdir))
+        argv = [sys.executable, "-I", "-m", "gradekit.worker"]
+    cgroup = _pids_cgroup()
     process = subprocess.Popen(
-        command,
+        argv,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         cwd=workdir,
-        env=worker_environment(workdir),
+        env=env,
         start_new_session=True,
-        preexec_fn=lambda: _limit_resources(limits.memory_mb),
+        preexec_fn=lambda: _limit_resources(limits.memory_mb, cgroup),
     )
-    return ProcessChannel(process, workdir, limits.max_response_mb * 1024 * 1024)
+    return ProcessChannel(process, workdir, limits.max_response_mb * 1024 * 1024, cgroup)
 
 
 class InProcessChannel:
@@ -212,3 +347,20 @@ class InProcessChannel:
 
     def close(self) -> None:
         self.worker.handles.clear()
+
+
+def _kill_cgroup(group: Path) -> None:
+    """SIGKILL every process in the cgroup (including any that left the process group)."""
+    with contextlib.suppress(OSError):
+        for pid in (group / "cgroup.procs").read_text().split():
+            with contextlib.suppress(ProcessLookupError, PermissionError, ValueError):
+                os.kill(int(pid), signal.SIGKILL)
+
+
+def _remove_cgroup(group: Path) -> None:
+    for _ in range(50):
+        try:
+            group.rmdir()
+            return
+        except OSError:
+            time.sleep(0.02)

@@ -17,7 +17,7 @@ from gradekit.remote import (
     StudentTimeout,
     Submission,
 )
-from gradekit.sandbox import Limits, start_worker
+from gradekit.sandbox import Limits, _pids_cgroup, choose_isolation, start_worker
 
 LIMITS = Limits(call_timeout=3, load_timeout=30, max_restarts=3, memory_mb=1024)
 
@@ -61,6 +61,17 @@ STUDENT_CODE = textwrap.dedent(
 
     def read_stdin():
         return sys.stdin.read()
+
+    def fork_bomb():
+        import time
+        for _ in range(10_000):
+            if os.fork() == 0:
+                time.sleep(60)
+                os._exit(0)
+
+    def read_file(path):
+        with open(path) as handle:
+            return handle.read(10)
 
     class Counter:
         def __init__(self, start):
@@ -194,3 +205,20 @@ def test_restarts_are_limited():
                 student.call("crash")
         with pytest.raises(StudentCrash, match="too often"):
             student.call("ok")
+
+
+def test_fork_bomb_hits_the_process_limit(student):
+    group = _pids_cgroup()
+    if group is None:
+        pytest.skip("no writable pids cgroup on this machine: the process limit is not enforced")
+    group.rmdir()
+    with pytest.raises(StudentCodeError, match=r"BlockingIOError|Resource temporarily unavailable"):
+        student.call("fork_bomb")
+    np.testing.assert_array_equal(student.call("double", np.ones(1)), [2.0])
+
+
+def test_sandbox_hides_the_course_files(student):
+    if choose_isolation().name != "bubblewrap":
+        pytest.skip("bubblewrap is not available: files are not hidden (see the log)")
+    with pytest.raises(StudentCodeError, match="FileNotFoundError"):
+        student.call("read_file", __file__)
