@@ -6,7 +6,10 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv release demo test test-fast lint clean
+# Debian packages the kit uses: bubblewrap confines student code (without it: rlimits only).
+DEBIAN_PACKAGES := bubblewrap
+
+.PHONY: help system venv release demo test test-fast lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -17,7 +20,15 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
-venv: $(VENV)/.installed  ## create the virtual environment from the pinned requirements
+venv: $(VENV)/.installed system  ## create the virtual environment from the pinned requirements
+
+system:  ## install the Debian packages (needs root and apt-get; skipped when present)
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+		else echo "warning: cannot install $$missing (not root): student code will run with rlimits only"; fi; \
+	fi
 
 release: venv  ## regenerate release/ from source/ (hidden-check counts first)
 	$(BIN)/gradekit release

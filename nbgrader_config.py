@@ -1,0 +1,62 @@
+"""nbgrader configuration of the course (read by every nbgrader command run from this folder)."""
+
+from pathlib import Path
+
+c = get_config()  # type: ignore[name-defined]  # noqa: F821 - injected by nbgrader
+
+COURSE_ROOT = Path(__file__).resolve().parent
+
+c.CourseDirectory.root = str(COURSE_ROOT)
+c.CourseDirectory.course_id = "lecture5-mlp-from-scratch"
+# The embedded default gradebook: SQLite next to this file (git-ignored).
+c.CourseDirectory.db_url = f"sqlite:///{COURSE_ROOT / 'gradebook.db'}"
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Per-cell timeout (seconds) when nbgrader executes a notebook.
+c.Execute.timeout = 60
+
+# --- The kit's trusted graders -----------------------------------------------------------------
+# The student's kernel runs only the public checks; the points of every autograded cell come from
+# the hidden checks, run in this (trusted) process against the student's code in a sandbox.
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearHiddenTests,
+    ClearMarkScheme,
+    Execute,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
+
+from gradekit.nbgrader_plugin import HideHiddenTests, TrustedGrades  # noqa: E402
+
+c.Autograde.autograde_preprocessors = [
+    HideHiddenTests,
+    Execute,
+    TrustedGrades,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
+# A student who deleted a grade cell gets it back (and graded), instead of a crash.
+c.OverwriteCells.add_missing_cells = True
+# Feedback shows the kit's messages, never the hidden test code or the mark schemes.
+c.GenerateFeedback.preprocessors = [
+    GetGrades,
+    CSSHTMLHeaderPreprocessor,
+    ClearHiddenTests,
+    ClearMarkScheme,
+]
+
+c.GradeKit.suite = "grader_tests"
+c.GradeKit.call_timeout = 30.0
+c.GradeKit.memory_mb = 3072
