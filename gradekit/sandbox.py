@@ -8,6 +8,7 @@ student's code started. :class:`Channel` is the request/response pipe with a dea
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import logging
@@ -16,6 +17,7 @@ import resource
 import selectors
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -40,6 +42,8 @@ class Limits:
         max_response_mb: Largest answer accepted from the student's process, in MiB.
         max_restarts: How often a crashed or timed-out process is restarted for later checks.
         isolation: ``auto`` (the strongest available), ``bubblewrap`` or ``rlimits``.
+        preload: Modules a fork server imports once for all workers (empty: one process per
+            worker, no fork server).
     """
 
     call_timeout: float = 30.0
@@ -49,6 +53,7 @@ class Limits:
     max_response_mb: int = 64
     max_restarts: int = 4
     isolation: str = "auto"
+    preload: tuple[str, ...] = ("numpy", "torch", "torch._dynamo", "matplotlib.pyplot")
 
 
 class WorkerGone(RuntimeError):
@@ -67,25 +72,20 @@ class Channel(Protocol):
     def close(self) -> None: ...
 
 
-class ProcessChannel:
-    """A worker process and its protocol pipes.
+class LineChannel:
+    """JSON-line requests and responses over file descriptors, with a deadline per request.
+
+    Subclasses say how to tell that the other side is gone and how to stop it.
 
     Args:
-        process: The started worker.
-        workdir: Its throw-away working folder (deleted on :meth:`close`).
+        read_fd: Where responses arrive.
+        write_fd: Where requests go.
         max_response_bytes: Largest response line accepted.
     """
 
-    def __init__(
-        self,
-        process: subprocess.Popen[bytes],
-        workdir: Path,
-        max_response_bytes: int,
-        cgroup: Path | None = None,
-    ):
-        self.process = process
-        self.workdir = workdir
-        self.cgroup = cgroup
+    def __init__(self, read_fd: int, write_fd: int, max_response_bytes: int):
+        self.read_fd = read_fd
+        self.write_fd = write_fd
         self.max_response_bytes = max_response_bytes
         self._buffer = b""
         self._next_id = 0
@@ -94,23 +94,16 @@ class ProcessChannel:
         """Send one request and wait at most ``timeout`` seconds for its response.
 
         Raises:
-            WorkerTimeout: No answer in time (the process group is killed).
-            WorkerGone: The process ended or answered something unreadable.
+            WorkerTimeout: No answer in time (the worker is killed).
+            WorkerGone: The worker ended or answered something unreadable.
         """
-        if self.process.poll() is not None:
-            description = self._exit_description()
-            self.close()
-            raise WorkerGone(description)
         self._next_id += 1
-        message = {**message, "id": self._next_id}
-        assert self.process.stdin is not None
         try:
-            self.process.stdin.write(wire.dumps(message))
-            self.process.stdin.flush()
-        except (BrokenPipeError, OSError) as error:
-            description = self._exit_description()
-            self.close()
-            raise WorkerGone(description) from error
+            data = memoryview(wire.dumps({**message, "id": self._next_id}))
+            while data:
+                data = data[os.write(self.write_fd, data) :]
+        except OSError as error:
+            raise self._gone() from error
         deadline = time.monotonic() + timeout
         while True:
             line = self._read_line(deadline)
@@ -124,22 +117,19 @@ class ProcessChannel:
             # A stray line (e.g. written by student code to our pipe) is skipped, not trusted.
 
     def _read_line(self, deadline: float) -> bytes:
-        assert self.process.stdout is not None
-        stream = self.process.stdout
         with selectors.DefaultSelector() as selector:
-            selector.register(stream, selectors.EVENT_READ)
+            selector.register(self.read_fd, selectors.EVENT_READ)
             while b"\n" not in self._buffer:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or not selector.select(remaining):
                     self.close()
                     raise WorkerTimeout("no answer before the deadline")
-                chunk = os.read(stream.fileno(), 1 << 20)
+                try:
+                    chunk = os.read(self.read_fd, 1 << 20)
+                except OSError:
+                    chunk = b""
                 if not chunk:
-                    with contextlib.suppress(subprocess.TimeoutExpired):
-                        self.process.wait(timeout=5)
-                    description = self._exit_description()
-                    self.close()
-                    raise WorkerGone(description)
+                    raise self._gone()
                 self._buffer += chunk
                 if len(self._buffer) > self.max_response_bytes:
                     self.close()
@@ -147,15 +137,44 @@ class ProcessChannel:
         line, _, self._buffer = self._buffer.partition(b"\n")
         return line
 
-    def _exit_description(self) -> str:
-        code = self.process.poll()
-        if code is None:
-            return "the process stopped answering"
-        if code < 0:
-            name = signal.Signals(-code).name
-            hint = " (out of memory?)" if -code == signal.SIGKILL else ""
-            return f"the process was killed by {name}{hint}"
-        return f"the process exited with status {code}"
+    def _gone(self) -> WorkerGone:
+        """Close the channel and say why the worker is gone."""
+        self.close()
+        return WorkerGone("the process ended")
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class ProcessChannel(LineChannel):
+    """A worker process of its own, talking over its stdin/stdout pipes.
+
+    Args:
+        process: The started worker.
+        workdir: Its throw-away working folder (deleted on :meth:`close`).
+        max_response_bytes: Largest response line accepted.
+        cgroup: Its process-limiting cgroup, if any (all its processes are killed on close).
+    """
+
+    def __init__(
+        self,
+        process: subprocess.Popen[bytes],
+        workdir: Path,
+        max_response_bytes: int,
+        cgroup: Path | None = None,
+    ):
+        assert process.stdout is not None and process.stdin is not None
+        super().__init__(process.stdout.fileno(), process.stdin.fileno(), max_response_bytes)
+        self.process = process
+        self.workdir = workdir
+        self.cgroup = cgroup
+
+    def _gone(self) -> WorkerGone:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
+        description = exit_description(self.process.poll())
+        self.close()
+        return WorkerGone(description)
 
     def close(self) -> None:
         """Kill the worker and everything it started, delete its folder."""
@@ -173,6 +192,128 @@ class ProcessChannel:
         shutil.rmtree(self.workdir, ignore_errors=True)
         if self.cgroup is not None:
             _remove_cgroup(self.cgroup)
+            self.cgroup = None
+
+
+def exit_description(code: int | None) -> str:
+    """Why a process ended, in words."""
+    if code is None:
+        return "the process stopped answering"
+    if code < 0:
+        name = signal.Signals(-code).name
+        hint = " (out of memory?)" if -code == signal.SIGKILL else ""
+        return f"the process was killed by {name}{hint}"
+    return f"the process exited with status {code}"
+
+
+class ForkedChannel(LineChannel):
+    """A worker forked by a :class:`Zygote`, talking over a Unix socket."""
+
+    def __init__(
+        self, connection: socket.socket, pid: int, zygote: Zygote, max_response_bytes: int
+    ):
+        super().__init__(connection.fileno(), connection.fileno(), max_response_bytes)
+        self.connection = connection
+        self.pid = pid
+        self.zygote = zygote
+
+    def _gone(self) -> WorkerGone:
+        code = self.zygote.status(self.pid)
+        self.close()
+        return WorkerGone(exit_description(code))
+
+    def close(self) -> None:
+        if self.pid:
+            self.zygote.kill(self.pid)
+            self.pid = 0
+        with contextlib.suppress(OSError):
+            self.connection.close()
+
+
+class Zygote:
+    """A fork server in the sandbox that has already imported the heavy modules.
+
+    Args:
+        limits: Limits of every worker it forks.
+        preload: Modules imported once, before any fork.
+    """
+
+    def __init__(self, limits: Limits, preload: tuple[str, ...]):
+        self.limits = limits
+        self.control, theirs = socket.socketpair()
+        isolation = choose_isolation(limits.isolation)
+        self.workdir = Path(tempfile.mkdtemp(prefix="gradekit-zygote-"))
+        home = SANDBOX_HOME if isolation.name == "bubblewrap" else str(self.workdir)
+        env = worker_environment(home)
+        code = _ZYGOTE_BOOTSTRAP.format(fd=theirs.fileno())
+        argv = isolation.command([sys.executable, "-I", "-c", code, *preload], env)
+        self.cgroup = _pids_cgroup()
+        self.process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=self.workdir,
+            env=env,
+            start_new_session=True,
+            pass_fds=[theirs.fileno()],
+            preexec_fn=lambda: _limit_resources(limits.memory_mb, self.cgroup),
+        )
+        theirs.close()
+        self._replies = self.control.makefile("rb")
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def spawn(self) -> ForkedChannel:
+        """Fork a fresh worker (everything left from the previous one is killed first)."""
+        ours, theirs = socket.socketpair()
+        try:
+            socket.send_fds(self.control, [b"spawn"], [theirs.fileno()])
+            reply = self._reply(self.limits.load_timeout)
+        finally:
+            theirs.close()
+        return ForkedChannel(ours, int(reply), self, self.limits.max_response_mb * 1024 * 1024)
+
+    def status(self, pid: int) -> int | None:
+        """A finished worker's exit code (``None`` if unknown)."""
+        with contextlib.suppress(OSError, WorkerGone, WorkerTimeout, ValueError):
+            self.control.sendall(f"status {pid}".encode())
+            return int(self._reply(10))
+        return None
+
+    def kill(self, pid: int) -> None:
+        with contextlib.suppress(OSError, WorkerGone, WorkerTimeout):
+            self.control.sendall(f"kill {pid}".encode())
+            self._reply(10)
+
+    def _reply(self, timeout: float) -> str:
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.control, selectors.EVENT_READ)
+            if not selector.select(timeout):
+                self.close()
+                raise WorkerTimeout("the fork server did not answer")
+        line = self._replies.readline()
+        if not line:
+            self.close()
+            raise WorkerGone("the fork server ended")
+        return line.decode().strip()
+
+    def close(self) -> None:
+        if self.cgroup is not None:
+            _kill_cgroup(self.cgroup)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
+        with contextlib.suppress(OSError):
+            self._replies.close()
+            self.control.close()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        if self.cgroup is not None:
+            _remove_cgroup(self.cgroup)
+            self.cgroup = None
 
 
 #: Where the sandbox sees the kit's own package (read-only) and its private working folder.
@@ -184,6 +325,9 @@ SANDBOX_TMPFS_BYTES = 512 * 1024 * 1024
 MAX_PROCESSES = 64
 _BOOTSTRAP = (
     f"import sys; sys.path.insert(0, {KIT_MOUNT!r}); from gradekit.worker import main; main()"
+)
+_ZYGOTE_BOOTSTRAP = (
+    f"import sys; sys.path.insert(0, {KIT_MOUNT!r}); from gradekit.zygote import main; main({{fd}})"
 )
 _CGROUP_PIDS = Path("/sys/fs/cgroup/pids")
 
@@ -307,8 +451,32 @@ def worker_environment(home: str) -> dict[str, str]:
     }
 
 
-def start_worker(limits: Limits) -> ProcessChannel:
-    """Start a fresh, confined worker process with its own throw-away folder."""
+_zygotes: dict[Limits, Zygote] = {}
+
+
+def start_worker(limits: Limits) -> LineChannel:
+    """A fresh, confined worker: forked from this process's zygote, or a process of its own."""
+    if limits.preload:
+        zygote = _zygotes.get(limits)
+        if zygote is None or not zygote.alive:
+            zygote = _zygotes[limits] = Zygote(limits, limits.preload)
+        with contextlib.suppress(WorkerGone, WorkerTimeout, OSError):
+            return zygote.spawn()
+        _zygotes.pop(limits, None)  # a dead zygote: start a new one next time
+        zygote = _zygotes[limits] = Zygote(limits, limits.preload)
+        return zygote.spawn()
+    return start_process_worker(limits)
+
+
+@atexit.register
+def _stop_zygotes() -> None:
+    for zygote in _zygotes.values():
+        zygote.close()
+    _zygotes.clear()
+
+
+def start_process_worker(limits: Limits) -> ProcessChannel:
+    """A fresh, confined worker process of its own (no fork server)."""
     isolation = choose_isolation(limits.isolation)
     workdir = Path(tempfile.mkdtemp(prefix="gradekit-student-"))
     if isolation.name == "bubblewrap":
