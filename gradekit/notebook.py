@@ -129,15 +129,19 @@ def definition_cells(notebook: Notebook) -> list[SourceCell]:
         if meta.get("grade") and not meta.get("solution"):
             continue  # test cells: the trusted graders replace them
         label = f"cell {index + 1}" + (f" '{meta['grade_id']}'" if meta.get("grade_id") else "")
-        kept.append(filter_definitions(cell["source"], key=label))
+        # A locked cell is the instructor's (nbgrader restores it from the source): its
+        # assignments are data and results, never something the graders call.
+        locked = bool(meta.get("locked")) and not meta.get("solution")
+        kept.append(filter_definitions(cell["source"], key=label, assignments=not locked))
     return kept
 
 
-def filter_definitions(source: str, *, key: str) -> SourceCell:
+def filter_definitions(source: str, *, key: str, assignments: bool = True) -> SourceCell:
     """Keep the statements of ``source`` that define names without doing work.
 
-    Dropped statements are replaced by ``pass`` and blank lines, so line numbers in the
-    student's tracebacks still match their cell.
+    With ``assignments=False`` only imports, functions and classes are kept. Dropped statements
+    are replaced by ``pass`` and blank lines, so line numbers in the student's tracebacks still
+    match their cell.
     """
     if source.lstrip().startswith("%%"):
         return SourceCell(key=key, source="", dropped=1)  # a cell magic: not Python
@@ -147,7 +151,7 @@ def filter_definitions(source: str, *, key: str) -> SourceCell:
     except SyntaxError as error:
         where = f"line {error.lineno}" if error.lineno else "somewhere"
         return SourceCell(key=key, source="", syntax_error=f"{error.msg} ({where})")
-    dropped = _dropped_statements(tree.body, _imported_modules(tree))
+    dropped = _dropped_statements(tree.body, _imported_modules(tree), assignments)
     top_level = sum(1 for node in tree.body if node in dropped)
     lines = text.split("\n")
     if not all(_alone_on_its_lines(node, lines) for node in dropped):
@@ -171,20 +175,25 @@ def _imported_modules(tree: ast.Module) -> set[str]:
 _DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
-def _dropped_statements(statements: list[ast.stmt], modules: set[str]) -> list[ast.stmt]:
+def _dropped_statements(
+    statements: list[ast.stmt], modules: set[str], assignments: bool
+) -> list[ast.stmt]:
     """The statements (at any depth of top-level ``if``/``try``) that do work."""
     dropped: list[ast.stmt] = []
     for node in statements:
-        if isinstance(node, _DEFINITIONS):
+        if isinstance(node, (*_DEFINITIONS, ast.Pass)):
             continue
-        if isinstance(node, ast.Assign | ast.AnnAssign) and _is_static(node, modules):
+        static_assignment = isinstance(node, ast.Assign | ast.AnnAssign) and _is_static(
+            node, modules
+        )
+        if static_assignment and assignments:
             continue
         if isinstance(node, ast.If) and _is_static_expr(node.test, modules):
-            dropped += _dropped_statements(node.body + node.orelse, modules)
+            dropped += _dropped_statements(node.body + node.orelse, modules, assignments)
         elif isinstance(node, ast.Try):
             blocks = node.body + node.orelse + node.finalbody
             blocks += [stmt for handler in node.handlers for stmt in handler.body]
-            dropped += _dropped_statements(blocks, modules)
+            dropped += _dropped_statements(blocks, modules, assignments)
         else:
             dropped.append(node)
     return dropped

@@ -122,3 +122,9 @@ def test_unreadable_notebooks_raise_a_clear_error(tmp_path, content):
     path.write_text(content)
     with pytest.raises(NotebookError, match="broken"):
         read_notebook(path)
+
+
+def test_locked_cells_keep_no_assignments():
+    source = "import numpy as np\nresults = {'a': runs['b']}\ndef f():\n    return 1"
+    kept = filter_definitions(source, key="c", assignments=False).source
+    assert "results" not in kept and "def f" in kept and "import numpy" in kept
