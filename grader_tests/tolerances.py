@@ -22,3 +22,11 @@ FINITE_DIFFERENCE_ATOL = 1e-7
 #: Several training epochs accumulate rounding; still far below any real mistake.
 TRAINING_RTOL = 1e-6
 TRAINING_ATOL = 1e-8
+
+#: A value worked out by hand (the ``by_hand`` item asks for at least 3 correct decimals).
+BY_HAND_ATOL = 1e-3
+
+#: A student's ``torch.nn.Module`` run in its default float32 against the float64 oracle (with the
+#: same float32 parameters and inputs): float32 rounding is about 6e-8 per operation.
+FLOAT32_RTOL = 1e-5
+FLOAT32_ATOL = 1e-6
