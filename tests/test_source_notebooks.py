@@ -103,13 +103,14 @@ METRICS: dict[str, dict[str, tuple[float, float]]] = {
 }
 
 HIDDEN_REGION = re.compile(r"### BEGIN HIDDEN TESTS\n.*?### END HIDDEN TESTS\n?", re.DOTALL)
-HIDDEN_TAIL = (
-    "# Hidden checks: 0 more checks run when your notebook is graded (reference NumPy "
-    "implementation, PyTorch autograd, finite differences).\n"
-    "### BEGIN HIDDEN TESTS\n"
-    "from gradekit.kernel import grade_cell\n"
-    'float(grade_cell("{grade_id}"))\n'
-    "### END HIDDEN TESTS"
+#: The end of every test cell; `gradekit release` writes the real number of hidden checks.
+HIDDEN_TAIL = re.compile(
+    r"# Hidden checks: \d+ more checks? run when your notebook is graded \(reference NumPy "
+    r"implementation, PyTorch autograd, finite differences\)\.\n"
+    r"### BEGIN HIDDEN TESTS\n"
+    r"from gradekit\.kernel import grade_cell\n"
+    r'float\(grade_cell\("(?P<grade_id>\w+)"\)\)\n'
+    r"### END HIDDEN TESTS$"
 )
 MARK_SCHEME = re.compile(
     r"=== BEGIN MARK SCHEME ===\n\(2 points\) .+\n=== END MARK SCHEME ===$", re.S
@@ -209,7 +210,8 @@ def test_test_cells_end_with_their_hidden_region(name: str) -> None:
         if meta.get("grade") and not meta.get("solution"):
             public = cell.source.split("# Hidden checks:")[0]
             assert "assert " in public, f"{meta['grade_id']} has no public checks"
-            assert cell.source.endswith(HIDDEN_TAIL.format(grade_id=meta["grade_id"]))
+            tail = HIDDEN_TAIL.search(cell.source)
+            assert tail and tail["grade_id"] == meta["grade_id"], meta["grade_id"]
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
@@ -281,6 +283,14 @@ def test_iris_split(helpers: Any) -> None:
 def _write_notebook(path: Path, *sources: str) -> None:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    for cell in nb.cells:
+        if "HIDDEN TESTS" in cell.source:
+            cell.metadata["nbgrader"] = {
+                "grade": True,
+                "solution": False,
+                "grade_id": "t",
+                "points": 1,
+            }
     nbformat.write(nb, path)
 
 

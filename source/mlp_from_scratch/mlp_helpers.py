@@ -315,9 +315,7 @@ _LOADING: list[Path] = []  # notebooks being loaded right now (guards against im
 def _is_test_cell(cell: Mapping[str, Any]) -> bool:
     """An autograder test cell (graded, not written by the student): never a definition."""
     meta = cell.get("metadata", {}).get("nbgrader", {})
-    if meta.get("grade") and not meta.get("solution"):
-        return True
-    return "### BEGIN HIDDEN TESTS" in _cell_source(cell)  # in case the metadata was stripped
+    return bool(meta.get("grade")) and not meta.get("solution")
 
 
 def _contains_call(node: ast.AST) -> bool:

@@ -1,0 +1,639 @@
+"""Banks of realistic submissions, each the instructor's solution with small edits.
+
+``BUGS``: one realistic mistake each; the grade cell that tests the buggy item must lose points,
+and every other grade cell must keep full marks, except the cells listed in ``also`` (each with the
+reason the dependency cannot be avoided). ``ALTERNATIVES``: other correct ways to write the same
+thing; every grade cell must keep full marks.
+
+:func:`student_notebook` turns the release notebook plus the instructor's (edited) solutions into
+what a student would hand in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+SOURCE = Path(__file__).resolve().parent.parent / "source" / "mlp_from_scratch"
+RELEASE = Path(__file__).resolve().parent.parent / "release" / "mlp_from_scratch"
+NB1 = "01_linear_models_and_activations"
+NB2 = "02_neural_network_from_scratch"
+NB3 = "03_multiclass_and_experiments"
+
+FIT_NEEDS_GRADIENTS = "fit and the lecture's results need correct gradients"
+BACKWARD_NEEDS_FORWARD = "backward uses the caches of the student's own forward"
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace ``old`` by ``new`` in the solution cell ``cell`` (every occurrence if ``every``)."""
+
+    cell: str
+    old: str
+    new: str
+    every: bool = False
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A submission: the instructor's notebook with edits."""
+
+    id: str
+    notebook: str
+    edits: tuple[Edit, ...]
+    item: str = ""  # the grade cell that must lose points (bugs only)
+    also: dict[str, str] = field(default_factory=dict)  # further cells that may lose, and why
+
+
+def bug(
+    id: str, notebook: str, item: str, *edits: Edit, also: dict[str, str] | None = None
+) -> Variant:
+    return Variant(id, notebook, edits, item, also or {})
+
+
+def alternative(id: str, notebook: str, *edits: Edit) -> Variant:
+    return Variant(id, notebook, edits)
+
+
+LOGREG, ACTS, DERIVS, FWD, HAND = (
+    "logistic_regression",
+    "activation_functions",
+    "activation_derivatives",
+    "forward_example_solution",
+    "by_hand_solution",
+)
+NN, TORCH_MLP = "neural_network", "pytorch_mlp_solution"
+MC, TORCH_MC, EXPERIMENT, L2, SNAPSHOT = (
+    "multiclass_network",
+    "pytorch_multiclass_solution",
+    "experiments_solution",
+    "l2_solution",
+    "snapshot_solution",
+)
+
+BUGS: list[Variant] = [
+    # -- notebook 1 --------------------------------------------------------------------------
+    bug(
+        "relu-python-max",
+        NB1,
+        "activations",
+        Edit(ACTS, "return np.maximum(0, x)", "return max(0, x)"),
+    ),
+    bug(
+        "sigmoid-sign-flipped",
+        NB1,
+        "activations",
+        Edit(ACTS, "    return 1 / (1 + np.exp(-x))", "    return 1 / (1 + np.exp(x))"),
+    ),
+    bug(
+        "leaky-relu-alpha-on-positive-side",
+        NB1,
+        "activations",
+        Edit(ACTS, "np.where(x > 0, x, alpha * x)", "np.where(x > 0, alpha * x, x)"),
+    ),
+    bug(
+        "tanh-overflows",
+        NB1,
+        "activations",
+        Edit(
+            ACTS, "return np.tanh(x)", "return (np.exp(x) - np.exp(-x)) / (np.exp(x) + np.exp(-x))"
+        ),
+    ),
+    bug(
+        "relu-derivative-one-at-zero",
+        NB1,
+        "derivatives",
+        Edit(DERIVS, "np.where(x > 0, 1.0, 0.0)", "np.where(x >= 0, 1.0, 0.0)"),
+    ),
+    bug(
+        "tanh-derivative-of-x",
+        NB1,
+        "derivatives",
+        Edit(DERIVS, "return 1 - np.tanh(x) ** 2", "return 1 - x ** 2"),
+    ),
+    bug(
+        "sigmoid-derivative-of-x",
+        NB1,
+        "derivatives",
+        Edit(DERIVS, "s = sigmoid(x)\n    return s * (1 - s)", "return x * (1 - x)"),
+    ),
+    bug(
+        "leaky-relu-derivative-zero-for-negatives",
+        NB1,
+        "derivatives",
+        Edit(DERIVS, "np.where(x > 0, 1.0, alpha)", "np.where(x > 0, 1.0, 0.0)"),
+    ),
+    bug(
+        "forward-example-sigmoid-hidden",
+        NB1,
+        "forward_example",
+        Edit(FWD, "    a1 = relu(z1)\n", "    a1 = sigmoid(z1)\n"),
+    ),
+    bug(
+        "forward-example-no-output-bias",
+        NB1,
+        "forward_example",
+        Edit(FWD, "z2 = a1 @ W2 + b2", "z2 = a1 @ W2"),
+    ),
+    bug(
+        "by-hand-sine-for-tanh",
+        NB1,
+        "by_hand",
+        Edit(HAND, '"tanh(1)": 0.7616', '"tanh(1)": 0.8415'),
+    ),
+    bug(
+        "logreg-gradient-without-mean",
+        NB1,
+        "logreg_training",
+        Edit(LOGREG, "dW = (1 / m) * (X.T @ (y_pred - y_true))", "dW = X.T @ (y_pred - y_true)"),
+    ),
+    bug(
+        "logreg-bias-not-updated",
+        NB1,
+        "logreg_training",
+        Edit(LOGREG, "self.b -= self.lr * db", "pass  # the bias stays"),
+    ),
+    bug(
+        "logreg-gradient-ascent",
+        NB1,
+        "logreg_training",
+        Edit(LOGREG, "self.W -= self.lr * dW", "self.W += self.lr * dW"),
+    ),
+    bug(
+        "logreg-loss-summed",
+        NB1,
+        "logreg_predictions",
+        Edit(LOGREG, "return float(-np.mean(y_true", "return float(-np.sum(y_true"),
+    ),
+    bug(
+        "logreg-accuracy-as-fraction",
+        NB1,
+        "logreg_predictions",
+        Edit(
+            LOGREG,
+            "return float(np.mean(predictions == y_true) * 100)",
+            "return float(np.mean(predictions == y_true))",
+        ),
+    ),
+    bug(
+        "logreg-forward-without-bias",
+        NB1,
+        "logreg_predictions",
+        Edit(LOGREG, "z = X @ self.W + self.b", "z = X @ self.W"),
+        also={"logreg_training": "fit trains through the student's own forward"},
+    ),
+    # -- notebook 2 --------------------------------------------------------------------------
+    bug(
+        "nn-init-unscaled",
+        NB2,
+        "nn_init",
+        Edit(
+            NN,
+            "np.random.randn(layer_sizes[i], layer_sizes[i + 1]) * scale",
+            "np.random.randn(layer_sizes[i], layer_sizes[i + 1])",
+        ),
+    ),
+    bug(
+        "nn-init-xavier-for-relu",
+        NB2,
+        "nn_init",
+        Edit(NN, "scale = np.sqrt(2.0 / layer_sizes[i])", "scale = np.sqrt(1.0 / layer_sizes[i])"),
+    ),
+    bug(
+        "nn-init-uniform",
+        NB2,
+        "nn_init",
+        Edit(
+            NN,
+            "np.random.randn(layer_sizes[i], layer_sizes[i + 1]) * scale",
+            "np.random.uniform(-1, 1, (layer_sizes[i], layer_sizes[i + 1])) * scale * np.sqrt(3)",
+        ),
+    ),
+    bug(
+        "nn-forward-no-output-sigmoid",
+        NB2,
+        "nn_forward",
+        Edit(NN, "output = sigmoid(z_output)", "output = z_output"),
+        also={"nn_backward": BACKWARD_NEEDS_FORWARD, "nn_training": FIT_NEEDS_GRADIENTS},
+    ),
+    bug(
+        "nn-forward-hidden-bias-missing",
+        NB2,
+        "nn_forward",
+        Edit(
+            NN,
+            "z = self.activations[-1] @ self.weights[i] + self.biases[i]",
+            "z = self.activations[-1] @ self.weights[i]",
+        ),
+        also={"nn_backward": BACKWARD_NEEDS_FORWARD, "nn_training": FIT_NEEDS_GRADIENTS},
+    ),
+    bug(
+        "nn-loss-not-clipped",
+        NB2,
+        "nn_forward",
+        Edit(
+            NN,
+            "        y_pred = np.clip(y_pred, 1e-7, 1 - 1e-7)\n        return float(-np.mean",
+            "        return float(-np.mean",
+        ),
+    ),
+    bug(
+        "nn-accuracy-strict-threshold",
+        NB2,
+        "nn_forward",
+        Edit(
+            NN,
+            "        predictions = (y_pred >= 0.5).astype(int)",
+            "        predictions = (y_pred > 0.5).astype(int)",
+        ),
+    ),
+    bug(
+        "nn-backward-without-mean",
+        NB2,
+        "nn_backward",
+        Edit(
+            NN,
+            "dW[layer] = (1 / m) * (self.activations[layer].T @ dZ)",
+            "dW[layer] = self.activations[layer].T @ dZ",
+        ),
+        also={"nn_training": FIT_NEEDS_GRADIENTS},
+    ),
+    bug(
+        "nn-backward-derivative-at-activation",
+        NB2,
+        "nn_backward",
+        Edit(NN, "z_prev = self.z_values[layer - 1]", "z_prev = self.activations[layer]"),
+        also={"nn_training": FIT_NEEDS_GRADIENTS},
+    ),
+    bug(
+        "nn-backward-bias-gradient-summed-over-everything",
+        NB2,
+        "nn_backward",
+        Edit(
+            NN,
+            "db[layer] = (1 / m) * np.sum(dZ, axis=0, keepdims=True)",
+            "db[layer] = (1 / m) * np.sum(dZ)",
+        ),
+        also={"nn_training": FIT_NEEDS_GRADIENTS},
+    ),
+    bug(
+        "nn-backward-weights-not-transposed",
+        NB2,
+        "nn_backward",
+        Edit(NN, "dA_prev = dZ @ self.weights[layer].T", "dA_prev = dZ @ self.weights[layer]"),
+        also={"nn_training": FIT_NEEDS_GRADIENTS},
+    ),
+    bug(
+        "nn-biases-not-updated",
+        NB2,
+        "nn_training",
+        Edit(NN, "            self.biases[i] -= self.lr * db[i]\n", ""),
+    ),
+    bug(
+        "nn-predict-returns-probabilities",
+        NB2,
+        "nn_training",
+        Edit(
+            NN,
+            "        return (self.forward(X) >= 0.5).astype(int)",
+            "        return self.forward(X)",
+        ),
+    ),
+    bug(
+        "nn-fit-records-after-update",
+        NB2,
+        "nn_training",
+        Edit(
+            NN,
+            "            self.losses.append(loss)\n            self.accuracies.append(accuracy)\n            dW, db = self.backward(X, y)\n            self.update_parameters(dW, db)\n",
+            "            dW, db = self.backward(X, y)\n            self.update_parameters(dW, db)\n            y_pred = self.forward(X)\n            self.losses.append(self.compute_loss(y_pred, y))\n            self.accuracies.append(self.compute_accuracy(y_pred, y))\n",
+        ),
+    ),
+    bug(
+        "pytorch-mlp-activation-after-output",
+        NB2,
+        "pytorch_mlp",
+        Edit(
+            TORCH_MLP,
+            "            if i < len(layer_sizes) - 2:  # hidden layers only\n                layers.append",
+            "            layers.append",
+        ),
+    ),
+    bug(
+        "pytorch-mlp-returns-logits",
+        NB2,
+        "pytorch_mlp",
+        Edit(TORCH_MLP, "return torch.sigmoid(self.network(x))", "return self.network(x)"),
+    ),
+]
+
+BUGS += [
+    # -- notebook 3 --------------------------------------------------------------------------
+    bug(
+        "softmax-without-max-shift",
+        NB3,
+        "mc_softmax_loss",
+        Edit(MC, "z_stable = z - np.max(z, axis=1, keepdims=True)", "z_stable = z"),
+    ),
+    bug(
+        "softmax-over-samples",
+        NB3,
+        "mc_softmax_loss",
+        Edit(
+            MC,
+            "return exp_z / np.sum(exp_z, axis=1, keepdims=True)",
+            "return exp_z / np.sum(exp_z, axis=0, keepdims=True)",
+        ),
+        also={"mc_backward": BACKWARD_NEEDS_FORWARD, "mc_training": FIT_NEEDS_GRADIENTS},
+    ),
+    bug(
+        "cross-entropy-ignores-class-ids",
+        NB3,
+        "mc_softmax_loss",
+        Edit(
+            MC,
+            "        if y_true.ndim == 1:\n            y_true = np.eye(y_pred.shape[1])[y_true.astype(int)]\n        y_pred = np.clip",
+            "        y_pred = np.clip",
+        ),
+    ),
+    bug(
+        "accuracy-argmax-over-samples",
+        NB3,
+        "mc_softmax_loss",
+        Edit(
+            MC,
+            "pred_classes = np.argmax(y_pred, axis=1)",
+            "pred_classes = np.argmax(y_pred, axis=0)",
+        ),
+    ),
+    bug(
+        "mc-backward-without-mean",
+        NB3,
+        "mc_backward",
+        Edit(
+            MC,
+            "dW[layer] = (1 / m) * (self.activations[layer].T @ dZ)",
+            "dW[layer] = self.activations[layer].T @ dZ",
+        ),
+        also={"mc_training": FIT_NEEDS_GRADIENTS},
+    ),
+    bug(
+        "mc-backward-ids-not-one-hot",
+        NB3,
+        "mc_backward",
+        Edit(
+            MC,
+            "        if y_true.ndim == 1:\n            y_true = np.eye(self.weights[-1].shape[1])[y_true.astype(int)]\n        dW =",
+            "        dW =",
+        ),
+        also={"mc_training": "the lecture's Iris run passes class ids to backward"},
+    ),
+    bug(
+        "mc-predict-returns-probabilities",
+        NB3,
+        "mc_training",
+        Edit(MC, "return np.argmax(self.forward(X), axis=1)", "return self.forward(X)"),
+    ),
+    bug(
+        "pytorch-multiclass-softmax-output",
+        NB3,
+        "pytorch_multiclass",
+        Edit(
+            TORCH_MC,
+            "        return self.network(x)",
+            "        return torch.softmax(self.network(x), dim=1)",
+        ),
+    ),
+    bug(
+        "experiment-seeded-after-construction",
+        NB3,
+        "experiments",
+        Edit(
+            EXPERIMENT,
+            "    np.random.seed(seed)\n    network = NeuralNetwork(layer_sizes, activation=activation, learning_rate=learning_rate)\n",
+            "    network = NeuralNetwork(layer_sizes, activation=activation, learning_rate=learning_rate)\n    np.random.seed(seed)\n",
+        ),
+    ),
+    bug(
+        "experiment-first-loss-as-final",
+        NB3,
+        "experiments",
+        Edit(
+            EXPERIMENT,
+            '"final_loss": float(network.losses[-1])',
+            '"final_loss": float(network.losses[0])',
+        ),
+    ),
+    bug(
+        "l2-penalty-without-m",
+        NB3,
+        "l2_regularisation",
+        Edit(L2, "penalty = self.l2_lambda / (2 * m) * sum", "penalty = self.l2_lambda / 2 * sum"),
+    ),
+    bug(
+        "l2-gradient-on-biases-too",
+        NB3,
+        "l2_regularisation",
+        Edit(
+            L2,
+            "        return dW, db\n",
+            "        db = [db_i + self.l2_lambda / m * b for db_i, b in zip(db, self.biases)]\n        return dW, db\n",
+        ),
+    ),
+    bug(
+        "l2-gradient-sign-flipped",
+        NB3,
+        "l2_regularisation",
+        Edit(L2, "dW = [dW_i + self.l2_lambda / m * W", "dW = [dW_i - self.l2_lambda / m * W"),
+    ),
+    bug(
+        "snapshot-shares-arrays",
+        NB3,
+        "weight_snapshot",
+        Edit(
+            SNAPSHOT, "return [W.copy() for W in network.weights]", "return list(network.weights)"
+        ),
+    ),
+]
+
+ALTERNATIVES: list[Variant] = [
+    alternative(
+        "sigmoid-scipy-expit",
+        NB1,
+        Edit(
+            ACTS,
+            "    x = np.clip(x, -500, 500)\n    return 1 / (1 + np.exp(-x))",
+            "    from scipy.special import expit\n\n    return expit(x)",
+        ),
+    ),
+    alternative(
+        "sigmoid-naive-warns-on-overflow",
+        NB1,
+        Edit(
+            ACTS,
+            "    x = np.clip(x, -500, 500)\n    return 1 / (1 + np.exp(-x))",
+            "    return 1 / (1 + np.exp(-x))",
+        ),
+    ),
+    alternative(
+        "sigmoid-two-branches",
+        NB1,
+        Edit(
+            ACTS,
+            "    x = np.clip(x, -500, 500)\n    return 1 / (1 + np.exp(-x))",
+            "    e = np.exp(-np.abs(x))\n    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))",
+        ),
+    ),
+    alternative("relu-mask", NB1, Edit(ACTS, "return np.maximum(0, x)", "return x * (x > 0)")),
+    alternative(
+        "tanh-from-sigmoid", NB1, Edit(ACTS, "return np.tanh(x)", "return 2 * sigmoid(2 * x) - 1")
+    ),
+    alternative(
+        "relu-derivative-heaviside",
+        NB1,
+        Edit(DERIVS, "np.where(x > 0, 1.0, 0.0)", "np.heaviside(x, 0.0)"),
+    ),
+    alternative(
+        "sigmoid-derivative-symmetric",
+        NB1,
+        Edit(DERIVS, "s = sigmoid(x)\n    return s * (1 - s)", "return sigmoid(x) * sigmoid(-x)"),
+    ),
+    alternative(
+        "logreg-bias-gradient-1x1",
+        NB1,
+        Edit(
+            LOGREG,
+            "db = (1 / m) * np.sum(y_pred - y_true)",
+            "db = (1 / m) * np.sum(y_pred - y_true, axis=0, keepdims=True)",
+        ),
+    ),
+    alternative(
+        "nn-default-rng-init",
+        NB2,
+        Edit(
+            NN,
+            "self.weights.append(np.random.randn(layer_sizes[i], layer_sizes[i + 1]) * scale)",
+            "self.weights.append(np.random.default_rng().standard_normal((layer_sizes[i], layer_sizes[i + 1])) * scale)",
+        ),
+    ),
+    alternative(
+        "nn-own-cache-layout",
+        NB2,
+        Edit(NN, "self.activations", "self._cache_a", every=True),
+        Edit(NN, "self.z_values", "self._cache_z", every=True),
+    ),
+    alternative(
+        "nn-activation-table",
+        NB2,
+        Edit(
+            NN,
+            """            if self.activation_name == "relu":
+                a = relu(z)
+            elif self.activation_name == "tanh":
+                a = tanh(z)
+            elif self.activation_name == "sigmoid":
+                a = sigmoid(z)
+            else:
+                raise ValueError(f"unknown activation {self.activation_name!r}")
+""",
+            """            a = {"relu": relu, "tanh": tanh, "sigmoid": sigmoid}[self.activation_name](z)
+""",
+        ),
+    ),
+    alternative(
+        "nn-verbose-every-epoch",
+        NB2,
+        Edit(NN, "if verbose and (epoch % 100 == 0 or epoch == epochs - 1):", "if True:"),
+    ),
+    alternative(
+        "pytorch-mlp-module-list",
+        NB2,
+        Edit(
+            TORCH_MLP,
+            "self.network = nn.Sequential(*layers)",
+            "self.layers = nn.ModuleList(layers)",
+        ),
+        Edit(
+            TORCH_MLP,
+            "return torch.sigmoid(self.network(x))",
+            "for layer in self.layers:\n            x = layer(x)\n        return torch.sigmoid(x)",
+        ),
+    ),
+]
+
+
+ALTERNATIVES += [
+    alternative(
+        "mc-one-hot-by-comparison",
+        NB3,
+        Edit(
+            MC,
+            "            y_true = np.eye(self.weights[-1].shape[1])[y_true.astype(int)]",
+            "            y_true = (y_true[:, None] == np.arange(self.weights[-1].shape[1])).astype(float)",
+        ),
+    ),
+    alternative(
+        "softmax-scipy",
+        NB3,
+        Edit(
+            MC,
+            "        z_stable = z - np.max(z, axis=1, keepdims=True)\n        exp_z = np.exp(z_stable)\n        return exp_z / np.sum(exp_z, axis=1, keepdims=True)",
+            "        from scipy.special import softmax\n\n        return softmax(z, axis=1)",
+        ),
+    ),
+    alternative(
+        "snapshot-deepcopy",
+        NB3,
+        Edit(
+            SNAPSHOT,
+            "return [W.copy() for W in network.weights]",
+            "import copy\n\n    return copy.deepcopy(network.weights)",
+        ),
+    ),
+    alternative(
+        "l2-penalty-with-linalg-norm",
+        NB3,
+        Edit(
+            L2,
+            "sum(np.sum(W**2) for W in self.weights)",
+            "sum(np.linalg.norm(W) ** 2 for W in self.weights)",
+        ),
+    ),
+]
+
+
+def student_notebook(variant: Variant | None, notebook: str | None = None) -> nbformat.NotebookNode:
+    """What a student hands in: the release notebook with the instructor's solutions (with the
+    variant's edits) typed into its solution cells."""
+    name = variant.notebook if variant else notebook
+    edits = variant.edits if variant else ()
+    label = variant.id if variant else name
+    solutions = {
+        cell.metadata["nbgrader"]["grade_id"]: cell.source
+        for cell in nbformat.read(SOURCE / f"{name}.ipynb", as_version=4).cells
+        if cell.metadata.get("nbgrader", {}).get("solution")
+    }
+    for edit in edits:
+        text = solutions.get(edit.cell, "")
+        occurrences = text.count(edit.old)
+        if occurrences == 0 or (occurrences > 1 and not edit.every):
+            raise ValueError(f"{label}: {edit.old!r} occurs {occurrences} times in {edit.cell}")
+        solutions[edit.cell] = text.replace(edit.old, edit.new, -1 if edit.every else 1)
+    nb = nbformat.read(RELEASE / f"{name}.ipynb", as_version=4)
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.metadata.get("nbgrader", {}).get("solution") and grade_id in solutions:
+            lines = solutions[grade_id].splitlines()
+            cell.source = "\n".join(
+                line
+                for line in lines
+                if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line
+            )
+    return nb
+
+
+def release_notebook(name: str) -> nbformat.NotebookNode:
+    """The untouched student version."""
+    return nbformat.read(RELEASE / f"{name}.ipynb", as_version=4)
