@@ -276,18 +276,6 @@ def l2_mistakes(problem: Problem, l2_lambda: float = L2_LAMBDA):
 
 
 @pytest.mark.l2_regularisation
-def test_l2_is_a_subclass_of_neural_network(student):
-    bases = student.evaluate(
-        f"[cls.__name__ for cls in {L2_CLASS}.__mro__[1:]]", f"the base classes of {L2_CLASS}"
-    )
-    check_true(
-        "NeuralNetwork" in bases,
-        f"{L2_CLASS} should be a subclass of NeuralNetwork (class {L2_CLASS}(NeuralNetwork): "
-        "...), so that it reuses forward, update_parameters and fit",
-    )
-
-
-@pytest.mark.l2_regularisation
 def test_l2_keeps_lambda_and_the_network_settings(student):
     network = student.new(L2_CLASS, [2, 3, 1], activation="tanh", learning_rate=0.05, l2_lambda=0.3)
     check_true(network.get("l2_lambda") == 0.3, "l2_lambda should be stored as `l2_lambda`")

@@ -16,7 +16,17 @@ from gradekit.notebook import as_nbformat, notebook_from_dict
 from gradekit.pytest_plugin import support_files
 from gradekit.sandbox import Limits
 from gradekit.scoring import NotebookResult
-from tests.banks import ALTERNATIVES, BUGS, NB1, NB2, NB3, SOURCE, Variant, student_notebook
+from tests.banks import (
+    ALTERNATIVES,
+    BUGS,
+    NB1,
+    NB2,
+    NB3,
+    SOURCE,
+    Variant,
+    release_notebook,
+    student_notebook,
+)
 
 SUITE = Path(__file__).resolve().parent.parent / "grader_tests"
 NOTEBOOKS = [name for name in (NB1, NB2, NB3) if (SOURCE / f"{name}.ipynb").exists()]
@@ -24,9 +34,11 @@ NOTEBOOKS = [name for name in (NB1, NB2, NB3) if (SOURCE / f"{name}.ipynb").exis
 pytestmark = pytest.mark.slow
 
 
-def grade(variant: Variant | None, notebook: str | None = None) -> NotebookResult:
+def grade(
+    variant: Variant | None, notebook: str | None = None, *, untouched: bool = False
+) -> NotebookResult:
     name = variant.notebook if variant else notebook
-    node = student_notebook(variant, notebook)
+    node = release_notebook(name) if untouched else student_notebook(variant, notebook)
     return grade_notebook(
         notebook=notebook_from_dict(as_nbformat(node), name=name),
         suite=SUITE,
@@ -48,6 +60,13 @@ def failures(result: NotebookResult) -> str:
 def test_instructor_solution_gets_full_marks(notebook):
     result = grade(None, notebook)
     assert result.points == result.max_points, failures(result)
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_untouched_release_gets_zero(notebook):
+    result = grade(None, notebook, untouched=True)
+    passing = [f"{i.item}: {c.name}" for i in result.items.values() for c in i.checks if c.passed]
+    assert not passing, f"checks that pass on the empty stubs: {passing}"
 
 
 def available(variants: list[Variant]) -> list[Variant]:
