@@ -15,16 +15,19 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 from rich.console import Console
 from rich.table import Table
 
 from gradekit.course import Course, update_hidden_check_counts
 from gradekit.grading import count_checks
+from gradekit.nbgrader_plugin import read_results
 from gradekit.notebook import read_notebook
 
 console = Console()
@@ -61,17 +64,28 @@ def autograde(
 ) -> list[str]:
     """Autograde submissions one after another with nbgrader (and the kit's trusted graders).
 
+    Prints, per student, the wall time and the part of it the trusted checks took.
+
     Returns:
         The students whose submission could not be graded.
     """
     api = course.api()
     failed = []
     for student in students or course.students(assignment):
-        console.print(f"autograding {student} …")
+        started = time.monotonic()
         result = api.autograde(assignment, student, force=True, create=True)
+        seconds = time.monotonic() - started
         if not result["success"]:
             failed.append(student)
             console.print(f"[red]could not grade {student}[/red]: {result.get('error', '')[-400:]}")
+            continue
+        folder = course.path("autograded", assignment=assignment, student=student)
+        checks = sum(
+            graded.seconds
+            for path in folder.glob("*.ipynb")
+            if (graded := read_results(nbformat.read(path, as_version=4))) is not None
+        )
+        console.print(f"graded {student} in {seconds:.1f} s (trusted checks: {checks:.1f} s)")
     return failed
 
 

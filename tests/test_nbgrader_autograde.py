@@ -1,0 +1,113 @@
+"""End to end: ``nbgrader autograde`` of the bundled submissions with the kit's configuration.
+
+The course is copied to a temporary folder (the repository's gradebook is never touched), the
+release is generated, every sample student is autograded through nbgrader's own API, and the
+gradebook, the autograded notebooks and the feedback are checked.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from gradekit.course import Course
+from gradekit.nbgrader_plugin import read_results
+from tests.samples import SAMPLES
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSIGNMENT = "mlp_from_scratch"
+#: Grade cells where bob's three bugs (one per notebook) cost points.
+BOB_LOSES = {"derivatives", "nn_backward", "nn_training", "mc_softmax_loss"}
+NOTEBOOK3_CELLS = {
+    "mc_softmax_loss",
+    "mc_backward",
+    "mc_training",
+    "pytorch_multiclass",
+    "experiments",
+    "l2_regularisation",
+    "weight_snapshot",
+}
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Course:
+    folder = tmp_path_factory.mktemp("course")
+    for name in ("nbgrader_config.py",):
+        shutil.copy(ROOT / name, folder)
+    for name in ("source", "submitted"):
+        shutil.copytree(ROOT / name, folder / name)
+    for name in ("grader_tests", "reference_impl"):
+        (folder / name).symlink_to(ROOT / name)
+    course = Course.find(folder)
+    api = course.api()
+    assert api.generate_assignment(ASSIGNMENT, force=True, create=True)["success"]
+    for student in SAMPLES:
+        result = api.autograde(ASSIGNMENT, student, force=True, create=True)
+        assert result["success"], result.get("error")
+    return course
+
+
+def grades(course: Course, student: str) -> dict[str, tuple[float, float]]:
+    """grade id -> (auto score, max score) of every autograded cell in the gradebook."""
+    with Gradebook(course.coursedir.db_url, course.coursedir.course_id) as gradebook:
+        submission = gradebook.find_submission(ASSIGNMENT, student)
+        return {
+            grade.name: (grade.auto_score, grade.max_score)
+            for notebook in submission.notebooks
+            for grade in notebook.grades
+            if grade.auto_score is not None
+        }
+
+
+def test_complete_submission_gets_every_autograded_point(course):
+    assert all(score == top for score, top in grades(course, "alice_complete").values())
+
+
+def test_empty_submission_gets_zero_without_crashing(course):
+    assert all(score == 0 for score, _ in grades(course, "carol_empty").values())
+
+
+def test_typical_bugs_cost_points_where_they_are(course):
+    for cell, (score, top) in grades(course, "bob_typical_bugs").items():
+        if cell in BOB_LOSES:
+            assert 0 < score < top, f"{cell}: expected partial credit, got {score} of {top}"
+        else:
+            assert score == top, f"{cell}: {score} of {top}"
+
+
+def test_partly_done_submission_scores_what_is_done(course):
+    for cell, (score, top) in grades(course, "dave_partly_done").items():
+        assert score == (0 if cell in NOTEBOOK3_CELLS else top), cell
+
+
+def test_gradebook_holds_the_trusted_grades_shown_in_the_notebook(course):
+    folder = course.path("autograded", assignment=ASSIGNMENT, student="bob_typical_bugs")
+    stored = grades(course, "bob_typical_bugs")
+    for path in sorted(folder.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        result = read_results(nb)
+        assert result is not None
+        for item in result.items.values():
+            assert stored[item.item][0] == pytest.approx(item.points)
+        for cell in nb.cells:
+            if cell.cell_type != "code" or not cell.metadata.get("nbgrader", {}).get("grade"):
+                continue
+            assert cell.outputs[0]["text"].startswith("Graded outside your notebook")
+
+
+def test_feedback_shows_messages_but_no_hidden_tests(course):
+    api = course.api()
+    assert api.generate_feedback(ASSIGNMENT, "bob_typical_bugs")["success"]
+    folder = course.path("feedback", assignment=ASSIGNMENT, student="bob_typical_bugs")
+    pages = sorted(folder.glob("*.html"))
+    assert len(pages) == 3
+    text = "".join(page.read_text(encoding="utf-8") for page in pages)
+    assert "Graded outside your notebook" in text and "Likely mistake" in text
+    for secret in ("BEGIN HIDDEN TESTS", "grade_cell(", "MARK SCHEME", "reference_impl"):
+        assert secret not in text
