@@ -4,7 +4,9 @@ Two preprocessors wrap nbgrader's ``Execute`` step of ``nbgrader autograde``
 (``nbgrader_config.py`` lists them in ``Autograde.autograde_preprocessors``):
 
 - :class:`HideHiddenTests` runs before execution: the student's kernel runs only the public part
-  of each test cell, so hidden test code never enters the student's process.
+  of each test cell, so hidden test code never enters the student's process. It also starts the
+  trusted grading in a thread, since grading needs only the notebook's definitions: the checks
+  run while the kernel executes the notebook.
 - :class:`TrustedGrades` runs after execution: it grades the notebook with the check suite in this
   process (the student's code runs in a separate sandboxed worker) and replaces every autograded
   test cell's outputs with the feedback text and a plain number, which nbgrader's
@@ -16,6 +18,8 @@ Settings: :class:`gradekit.course.GradeKit` (``c.GradeKit.call_timeout = 30`` an
 
 from __future__ import annotations
 
+import copy
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +35,7 @@ from gradekit.pytest_plugin import support_files
 from gradekit.scoring import NotebookResult
 
 _STASH = "gradekit_hidden_tests"
+_GRADING = "gradekit_grading"
 
 
 def is_autograded_test(cell: NotebookNode) -> bool:
@@ -39,12 +44,28 @@ def is_autograded_test(cell: NotebookNode) -> bool:
     return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution", False)
 
 
+def _grade(nb: NotebookNode, resources: ResourcesDict, config: Any) -> NotebookResult:
+    """Grade the notebook as it is now (only its definitions matter, not its outputs)."""
+    course = Course(root=Path(CourseDirectory(config=config).root), config=config)
+    assignment = resources["nbgrader"]["assignment"]
+    return grade_notebook(
+        notebook=notebook_from_dict(as_nbformat(nb), name=resources["nbgrader"]["notebook"]),
+        suite=course.suite,
+        support_files=support_files(course.path("source", assignment=assignment)),
+        limits=course.settings.limits(),
+    )
+
+
 class HideHiddenTests(NbGraderPreprocessor):
-    """Remove hidden test regions before the student's kernel runs the notebook."""
+    """Remove hidden test regions before the student's kernel runs the notebook, and start the
+    trusted grading: it needs only the definitions, so it runs while the kernel executes."""
 
     def preprocess(
         self, nb: NotebookNode, resources: ResourcesDict
     ) -> tuple[NotebookNode, ResourcesDict]:
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gradekit")
+        resources[_GRADING] = executor.submit(_grade, copy.deepcopy(nb), resources, self.config)
+        executor.shutdown(wait=False)
         stash = {}
         for index, cell in enumerate(nb.cells):
             if is_autograded_test(cell):
@@ -55,21 +76,15 @@ class HideHiddenTests(NbGraderPreprocessor):
 
 
 class TrustedGrades(NbGraderPreprocessor):
-    """Grade in the trusted process and write the results into the test cells' outputs."""
+    """Write the trusted results into the test cells' outputs (grading now if not started)."""
 
     def preprocess(
         self, nb: NotebookNode, resources: ResourcesDict
     ) -> tuple[NotebookNode, ResourcesDict]:
         for index, source in resources.pop(_STASH, {}).items():
             nb.cells[index].source = source
-        course = Course(root=Path(CourseDirectory(config=self.config).root), config=self.config)
-        assignment = resources["nbgrader"]["assignment"]
-        result = grade_notebook(
-            notebook=notebook_from_dict(as_nbformat(nb), name=resources["nbgrader"]["notebook"]),
-            suite=course.suite,
-            support_files=support_files(course.path("source", assignment=assignment)),
-            limits=course.settings.limits(),
-        )
+        grading: Future[NotebookResult] | None = resources.pop(_GRADING, None)
+        result = grading.result() if grading else _grade(nb, resources, self.config)
         write_results(nb, result)
         self.log.info(
             "Trusted grades for %s: %s / %s points in %.1f s",
