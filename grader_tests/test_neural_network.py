@@ -19,11 +19,10 @@ from grader_tests.networks import (
     HIDDEN_ACTIVATIONS,
     Problem,
     cases,
+    check_gradients,
+    describe,
     draw_problem,
-    gradient_mistakes,
-    layer_mistakes,
     student_network,
-    unpack_gradients,
 )
 from grader_tests.tolerances import (
     FINITE_DIFFERENCE_ATOL,
@@ -123,7 +122,7 @@ def test_forward_matches_reference(student, rng, activation, arch):
         expected,
         what="forward(X)",
         oracle="the reference implementation",
-        on=f"{shape_of(problem.X)} through layers {problem.sizes}",
+        on=describe(problem),
     )
 
 
@@ -137,7 +136,7 @@ def test_forward_matches_torch(student, rng, activation, arch):
         oracles.torch_forward(problem.weights, problem.biases, problem.X, activation, "sigmoid"),
         what="forward(X)",
         oracle="an identical torch.nn model",
-        on=f"{shape_of(problem.X)} through layers {problem.sizes}",
+        on=describe(problem),
     )
 
 
@@ -216,26 +215,6 @@ def test_compute_accuracy_matches_reference(student, rng):
 
 
 # -- nn_backward ------------------------------------------------------------------------------
-
-
-def check_gradients(got, expected, problem: Problem, oracle: str, **tolerances) -> None:
-    dW, db = unpack_gradients(got, problem, "backward(X, y_true)")
-    mistakes = gradient_mistakes(problem)
-    on = f"{shape_of(problem.X)} through layers {problem.sizes} ({problem.activation})"
-    for part, (student_grads, oracle_grads) in enumerate([(dW, expected[0]), (db, expected[1])]):
-        name = ("dW", "db")[part]
-        for layer, (got_layer, expected_layer) in enumerate(
-            zip(student_grads, oracle_grads, strict=False)
-        ):
-            check_close(
-                got_layer,
-                expected_layer,
-                what=f"{name}[{layer}] from backward(X, y_true)",
-                oracle=oracle,
-                on=on,
-                mistakes=layer_mistakes(mistakes, part, layer),
-                **tolerances,
-            )
 
 
 def student_gradients(student, problem: Problem):
@@ -389,7 +368,7 @@ def test_fit_matches_torch_sgd(student, rng, activation):
                 expected[layer],
                 what=f"{name}[{layer}] after fit(X, y, epochs={FIT_EPOCHS})",
                 oracle=f"{FIT_EPOCHS} torch.optim.SGD steps",
-                on=f"{shape_of(problem.X)} through layers {problem.sizes}",
+                on=describe(problem),
                 rtol=TRAINING_RTOL,
                 atol=TRAINING_ATOL,
             )
