@@ -9,6 +9,7 @@ suite's ``conftest.py``:
 - ``load_submission(reference=None, provided=())`` starts the student's process once per run and
   returns the :class:`gradekit.remote.Submission`;
 - ``notebook_grade_ids``: the grade ids of the notebook's autograded cells;
+- ``graded_notebook``: the submission itself (trusted copy, for source checks);
 - ``grade_item``: the grade id of the running check.
 
 The results (one :class:`gradekit.scoring.CheckResult` per check) are kept on the
@@ -29,6 +30,7 @@ import pytest
 
 from gradekit.notebook import Notebook, read_notebook
 from gradekit.remote import (
+    Forbidden,
     NotDefined,
     ReferencePackage,
     StudentCodeError,
@@ -41,7 +43,12 @@ from gradekit.scoring import CheckResult
 
 PLUGIN_NAME = "gradekit-session"
 SESSION = pytest.StashKey["GradingSession"]()
-_KINDS = {StudentTimeout: "timeout", StudentCrash: "crash", NotDefined: "missing"}
+_KINDS = {
+    StudentTimeout: "timeout",
+    StudentCrash: "crash",
+    NotDefined: "missing",
+    Forbidden: "forbidden",
+}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -95,6 +102,12 @@ def load_submission(request: pytest.FixtureRequest) -> Iterator[Callable[..., Su
 def notebook_grade_ids(request: pytest.FixtureRequest) -> list[str]:
     """Grade ids of the notebook's autograded cells."""
     return list(_session(request).grade_ids)
+
+
+@pytest.fixture(scope="session")
+def graded_notebook(request: pytest.FixtureRequest) -> Notebook:
+    """The submission as read on the trusted side (its source, never executed here)."""
+    return _session(request).notebook
 
 
 @pytest.fixture

@@ -48,6 +48,10 @@ class StudentCrash(StudentProblem):
     """The student's process died (exit, crash, memory limit)."""
 
 
+class Forbidden(StudentProblem):
+    """The submission takes a forbidden shortcut: its grade cell gets no credit at all."""
+
+
 @dataclass(frozen=True)
 class CellLoad:
     """What loading one cell's definitions did."""

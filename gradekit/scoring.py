@@ -25,7 +25,8 @@ class CheckResult:
         message: What went wrong, in words for the student (empty when passed).
         notes: Remarks that did not cost points (e.g. warnings the student's code emitted).
         kind: ``passed``, ``failed``, ``error`` (the student's code raised), ``missing`` (a
-            name is not defined), ``timeout``, ``crash`` or ``forbidden``.
+            name is not defined), ``timeout``, ``crash`` or ``forbidden`` (a shortcut that
+            costs the whole cell).
         seconds: Time the check took.
     """
 
@@ -52,10 +53,17 @@ class ItemResult:
         return sum(check.weight for check in self.checks)
 
     @property
+    def forbidden(self) -> bool:
+        """Whether a check found a forbidden shortcut: then the cell earns nothing."""
+        return any(check.kind == "forbidden" for check in self.checks)
+
+    @property
     def fraction(self) -> float:
-        """Share of the weight that passed (0 when the item has no checks)."""
+        """Share of the weight that passed (0 with no checks or a forbidden shortcut)."""
         total = self.total_weight
-        return sum(c.weight for c in self.checks if c.passed) / total if total else 0.0
+        if not total or self.forbidden:
+            return 0.0
+        return sum(c.weight for c in self.checks if c.passed) / total
 
     @property
     def points(self) -> float:
@@ -71,7 +79,12 @@ class ItemResult:
             f"Graded outside your notebook: {self.passed_count} of {len(self.checks)} checks "
             f"passed, {self.points:g} of {self.max_points:g} points."
         ]
-        failures = [check for check in self.checks if not check.passed]
+        if self.forbidden:
+            lines.append("  No credit for this cell: it takes a forbidden shortcut (see below).")
+        failures = sorted(
+            (check for check in self.checks if not check.passed),
+            key=lambda check: check.kind != "forbidden",
+        )
         for check in failures[:max_failures]:
             lines.append(f"  ✗ {check.name}: {check.message}")
         if len(failures) > max_failures:

@@ -47,6 +47,7 @@ GRADED_NAMES: dict[str, tuple[str, ...]] = {
 #: Earlier items each grade cell relies on. The checks run with the reference versions of these
 #: names, so a bug in an earlier item costs points only where that item is graded.
 USES_REFERENCE: dict[str, tuple[str, ...]] = {
+    "derivatives": ACTIVATIONS,  # e.g. sigmoid_derivative may call sigmoid
     "forward_example": ("relu", "sigmoid"),
     "nn_init": ACTIVATION_NAMES,
     "nn_forward": ACTIVATION_NAMES,

@@ -604,6 +604,74 @@ ALTERNATIVES += [
 ]
 
 
+#: Correct results obtained with a forbidden shortcut: every listed cell must get 0 points.
+FORBIDDEN: list[tuple[Variant, tuple[str, ...]]] = [
+    (
+        alternative(
+            "nn-backward-with-torch-autograd",
+            NB2,
+            Edit(
+                NN,
+                """        m = len(y_true)
+        dW = [np.zeros_like(W) for W in self.weights]
+        db = [np.zeros_like(b) for b in self.biases]
+        dZ = self.activations[-1] - y_true""",
+                """        weights = [torch.tensor(W, requires_grad=True) for W in self.weights]
+        biases = [torch.tensor(b, requires_grad=True) for b in self.biases]
+        act = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}[self.activation_name]
+        a = torch.tensor(X)
+        for W, b in zip(weights[:-1], biases[:-1]):
+            a = act(a @ W + b)
+        p = torch.sigmoid(a @ weights[-1] + biases[-1])
+        torch.nn.functional.binary_cross_entropy(p, torch.tensor(y_true, dtype=p.dtype)).backward()
+        return [W.grad.numpy() for W in weights], [b.grad.numpy() for b in biases]
+        m = len(y_true)
+        dW = [np.zeros_like(W) for W in self.weights]
+        db = [np.zeros_like(b) for b in self.biases]
+        dZ = self.activations[-1] - y_true""",
+            ),
+        ),
+        ("nn_init", "nn_forward", "nn_backward", "nn_training"),
+    ),
+    (
+        alternative(
+            "relu-from-the-reference",
+            NB1,
+            Edit(
+                ACTS,
+                "    return np.maximum(0, x)",
+                "    from reference_impl import relu as reference\n\n    return reference(x)",
+            ),
+        ),
+        ("activations",),
+    ),
+    (
+        alternative(
+            "sigmoid-with-torch",
+            NB1,
+            Edit(
+                ACTS,
+                "    x = np.clip(x, -500, 500)\n    return 1 / (1 + np.exp(-x))",
+                "    import torch\n\n    return torch.sigmoid(torch.as_tensor(x)).numpy()",
+            ),
+        ),
+        ("activations",),
+    ),
+    (
+        alternative(
+            "derivatives-read-from-the-graders",
+            NB1,
+            Edit(
+                DERIVS,
+                "    return 1 - np.tanh(x) ** 2",
+                "    source = open('../../grader_tests/test_activations.py').read()\n    return 1 - np.tanh(x) ** 2",
+            ),
+        ),
+        ("derivatives",),
+    ),
+]
+
+
 def student_notebook(variant: Variant | None, notebook: str | None = None) -> nbformat.NotebookNode:
     """What a student hands in: the release notebook with the instructor's solutions (with the
     variant's edits) typed into its solution cells."""

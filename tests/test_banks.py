@@ -19,6 +19,7 @@ from gradekit.scoring import NotebookResult
 from tests.banks import (
     ALTERNATIVES,
     BUGS,
+    FORBIDDEN,
     NB1,
     NB2,
     NB3,
@@ -65,7 +66,12 @@ def test_instructor_solution_gets_full_marks(notebook):
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
 def test_untouched_release_gets_zero(notebook):
     result = grade(None, notebook, untouched=True)
-    passing = [f"{i.item}: {c.name}" for i in result.items.values() for c in i.checks if c.passed]
+    passing = [
+        f"{i.item}: {c.name}"
+        for i in result.items.values()
+        for c in i.checks
+        if c.passed and c.weight
+    ]
     assert not passing, f"checks that pass on the empty stubs: {passing}"
 
 
@@ -91,6 +97,20 @@ def test_bug_costs_points_only_where_it_is(variant):
 def test_alternative_gets_full_marks(variant):
     result = grade(variant)
     assert result.points == result.max_points, failures(result)
+
+
+@pytest.mark.parametrize(
+    ("variant", "cells"),
+    [pytest.param(v, c, id=v.id) for v, c in FORBIDDEN if v.notebook in NOTEBOOKS],
+)
+def test_forbidden_shortcut_gets_no_credit(variant, cells):
+    result = grade(variant)
+    for cell in cells:
+        item = result.items[cell]
+        assert item.points == 0 and item.forbidden, f"{variant.id}: {cell} got {item.points}"
+        assert "No credit for this cell" in item.feedback()
+    others = [i for i in result.items.values() if i.item not in cells and i.points < i.max_points]
+    assert not others, f"{variant.id} also cost points in {[i.item for i in others]}"
 
 
 def test_banks_are_large_enough():
