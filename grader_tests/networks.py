@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import reference_impl as ref
+from grader_tests import oracles
 from grader_tests.compare import check_close, check_true, shape_of
 
 HIDDEN_ACTIVATIONS = ("relu", "tanh", "sigmoid")
@@ -229,4 +230,38 @@ def check_gradients(
                 on=describe(problem),
                 mistakes=layer_mistakes(known, part, layer),
                 **tolerances,
+            )
+
+
+def check_update_step(network: Any, problem: Problem, lr: float) -> None:
+    """``update_parameters`` with the reference gradients against one ``torch.optim.SGD`` step."""
+    dW, db = problem.reference_gradients()
+    network.call("update_parameters", dW, db)
+    expected_W, expected_b = oracles.torch_sgd(
+        problem.weights,
+        problem.biases,
+        problem.X,
+        problem.y,
+        activation=problem.activation,
+        output=problem.output,
+        lr=lr,
+        steps=1,
+    )
+    for name, got, expected, before, grads in [
+        ("weights", network.get("weights"), expected_W, problem.weights, dW),
+        ("biases", network.get("biases"), expected_b, problem.biases, db),
+    ]:
+        for layer in range(len(expected)):
+            check_close(
+                got[layer],
+                expected[layer],
+                what=f"{name}[{layer}] after update_parameters(dW, db)",
+                oracle="one torch.optim.SGD step",
+                on=f"layers {problem.sizes}, lr={lr}",
+                mistakes={
+                    f"the {name} are not updated": before[layer],
+                    "the gradient is added instead of subtracted": before[layer]
+                    + lr * grads[layer],
+                    "the learning rate is not used": before[layer] - grads[layer],
+                },
             )

@@ -24,6 +24,7 @@ from grader_tests.networks import (
     Problem,
     cases,
     check_gradients,
+    check_update_step,
     describe,
     draw_problem,
     student_network,
@@ -453,36 +454,7 @@ def test_backward_does_not_modify_its_arguments_or_weights(student, rng, labels)
 def test_update_matches_torch_sgd_step(student, rng, activation, arch):
     problem = problem_for(rng, activation, arch)
     net = mc_network(student, problem)
-    dW, db = problem.reference_gradients()
-    net.call("update_parameters", dW, db)
-    expected_W, expected_b = oracles.torch_sgd(
-        problem.weights,
-        problem.biases,
-        problem.X,
-        problem.y,
-        activation=activation,
-        output="softmax",
-        lr=LEARNING_RATE,
-        steps=1,
-    )
-    for name, got, expected, before, grads in [
-        ("weights", net.get("weights"), expected_W, problem.weights, dW),
-        ("biases", net.get("biases"), expected_b, problem.biases, db),
-    ]:
-        for layer in range(len(expected)):
-            check_close(
-                got[layer],
-                expected[layer],
-                what=f"{name}[{layer}] after update_parameters(dW, db)",
-                oracle="one torch.optim.SGD step",
-                on=f"layers {problem.sizes}, lr={LEARNING_RATE}",
-                mistakes={
-                    f"the {name} are not updated": before[layer],
-                    "the gradient is added instead of subtracted": before[layer]
-                    + LEARNING_RATE * grads[layer],
-                    "the learning rate is not used": before[layer] - grads[layer],
-                },
-            )
+    check_update_step(net, problem, LEARNING_RATE)
 
 
 @pytest.mark.mc_training
