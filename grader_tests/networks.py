@@ -16,6 +16,7 @@ import pytest
 import reference_impl as ref
 from grader_tests import oracles
 from grader_tests.compare import check_close, check_true, shape_of
+from grader_tests.tolerances import TRAINING_ATOL, TRAINING_RTOL
 
 HIDDEN_ACTIVATIONS = ("relu", "tanh", "sigmoid")
 #: Hidden pre-activations stay this far from ReLU's kink, so finite differences are valid.
@@ -264,4 +265,35 @@ def check_update_step(network: Any, problem: Problem, lr: float) -> None:
                     + lr * grads[layer],
                     "the learning rate is not used": before[layer] - grads[layer],
                 },
+            )
+
+
+def check_fit_matches_sgd(
+    network: Any, problem: Problem, *, lr: float, epochs: int, oracle: str = ""
+) -> None:
+    """The parameters after the student's ``fit`` against as many ``torch.optim.SGD`` steps."""
+    network.call("fit", problem.X, problem.y, epochs=epochs, verbose=False)
+    expected_W, expected_b = oracles.torch_sgd(
+        problem.weights,
+        problem.biases,
+        problem.X,
+        problem.y,
+        activation=problem.activation,
+        output=problem.output,
+        lr=lr,
+        steps=epochs,
+    )
+    for name, got, expected in [
+        ("weights", network.get("weights"), expected_W),
+        ("biases", network.get("biases"), expected_b),
+    ]:
+        for layer in range(len(expected)):
+            check_close(
+                got[layer],
+                expected[layer],
+                what=f"{name}[{layer}] after fit(X, y, epochs={epochs})",
+                oracle=oracle or f"{epochs} torch.optim.SGD steps",
+                on=describe(problem),
+                rtol=TRAINING_RTOL,
+                atol=TRAINING_ATOL,
             )

@@ -23,6 +23,7 @@ from grader_tests.networks import (
     MULTICLASS,
     Problem,
     cases,
+    check_fit_matches_sgd,
     check_gradients,
     check_update_step,
     describe,
@@ -466,31 +467,13 @@ def test_update_matches_torch_sgd_step(student, rng, activation, arch):
 def test_fit_matches_torch_sgd(student, rng, activation, labels):
     problem = problem_for(rng, activation, MULTICLASS[2], labels)
     net = mc_network(student, problem, fit_only=True)
-    net.call("fit", problem.X, problem.y, epochs=FIT_EPOCHS, verbose=False)
-    expected_W, expected_b = oracles.torch_sgd(
-        problem.weights,
-        problem.biases,
-        problem.X,
-        problem.y,
-        activation=activation,
-        output="softmax",
+    check_fit_matches_sgd(
+        net,
+        problem,
         lr=LEARNING_RATE,
-        steps=FIT_EPOCHS,
+        epochs=FIT_EPOCHS,
+        oracle=f"{FIT_EPOCHS} torch.optim.SGD steps on nn.CrossEntropyLoss",
     )
-    for name, got, expected in [
-        ("weights", net.get("weights"), expected_W),
-        ("biases", net.get("biases"), expected_b),
-    ]:
-        for layer in range(len(expected)):
-            check_close(
-                got[layer],
-                expected[layer],
-                what=f"{name}[{layer}] after fit(X, y, epochs={FIT_EPOCHS})",
-                oracle=f"{FIT_EPOCHS} torch.optim.SGD steps on nn.CrossEntropyLoss",
-                on=describe(problem),
-                rtol=TRAINING_RTOL,
-                atol=TRAINING_ATOL,
-            )
 
 
 @pytest.mark.mc_training

@@ -19,6 +19,7 @@ from grader_tests.networks import (
     HIDDEN_ACTIVATIONS,
     Problem,
     cases,
+    check_fit_matches_sgd,
     check_gradients,
     check_update_step,
     describe,
@@ -319,31 +320,7 @@ def test_update_matches_torch_sgd_step(student, rng, activation, arch):
 def test_fit_matches_torch_sgd(student, rng, activation):
     problem = problem_for(rng, activation, BINARY[2])
     network = student_network(student, CLASS, problem, lr=LEARNING_RATE)
-    network.call("fit", problem.X, problem.y, epochs=FIT_EPOCHS, verbose=False)
-    expected_W, expected_b = oracles.torch_sgd(
-        problem.weights,
-        problem.biases,
-        problem.X,
-        problem.y,
-        activation=activation,
-        output="sigmoid",
-        lr=LEARNING_RATE,
-        steps=FIT_EPOCHS,
-    )
-    for name, got, expected in [
-        ("weights", network.get("weights"), expected_W),
-        ("biases", network.get("biases"), expected_b),
-    ]:
-        for layer in range(len(expected)):
-            check_close(
-                got[layer],
-                expected[layer],
-                what=f"{name}[{layer}] after fit(X, y, epochs={FIT_EPOCHS})",
-                oracle=f"{FIT_EPOCHS} torch.optim.SGD steps",
-                on=describe(problem),
-                rtol=TRAINING_RTOL,
-                atol=TRAINING_ATOL,
-            )
+    check_fit_matches_sgd(network, problem, lr=LEARNING_RATE, epochs=FIT_EPOCHS)
 
 
 def train_step_by_step(network, X, y, epochs):
