@@ -45,19 +45,23 @@ def torch_network(weights: Arrays, biases: Arrays, activation: str) -> nn.Sequen
     return nn.Sequential(*layers)
 
 
+def linears(model: nn.Sequential) -> list[nn.Linear]:
+    """The model's ``nn.Linear`` layers, in order."""
+    return [layer for layer in model if isinstance(layer, nn.Linear)]
+
+
 def parameters_of(model: nn.Sequential) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Weights ``(n_in, n_out)`` and biases ``(1, n_out)`` back from a model."""
-    linears = [layer for layer in model if isinstance(layer, nn.Linear)]
-    weights = [layer.weight.detach().numpy().T.copy() for layer in linears]
-    biases = [layer.bias.detach().numpy().reshape(1, -1).copy() for layer in linears]
+    weights = [layer.weight.detach().numpy().T.copy() for layer in linears(model)]
+    biases = [layer.bias.detach().numpy().reshape(1, -1).copy() for layer in linears(model)]
     return weights, biases
 
 
 def gradients_of(model: nn.Sequential) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """``dW`` ``(n_in, n_out)`` and ``db`` ``(1, n_out)`` from the model's ``.grad``."""
-    linears = [layer for layer in model if isinstance(layer, nn.Linear)]
-    dW = [layer.weight.grad.numpy().T.copy() for layer in linears]  # type: ignore[union-attr]
-    db = [layer.bias.grad.numpy().reshape(1, -1).copy() for layer in linears]  # type: ignore[union-attr]
+    layers = linears(model)
+    dW = [layer.weight.grad.numpy().T.copy() for layer in layers]  # type: ignore[union-attr]
+    db = [layer.bias.grad.numpy().reshape(1, -1).copy() for layer in layers]  # type: ignore[union-attr]
     return dW, db
 
 
@@ -104,11 +108,11 @@ def torch_sgd(
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Parameters after ``steps`` full-batch ``torch.optim.SGD`` steps (weight decay on weights)."""
     model = torch_network(weights, biases, activation)
-    linears = [layer for layer in model if isinstance(layer, nn.Linear)]
+    layers = linears(model)
     optimizer = torch.optim.SGD(
         [
-            {"params": [layer.weight for layer in linears], "weight_decay": weight_decay},
-            {"params": [layer.bias for layer in linears], "weight_decay": 0.0},
+            {"params": [layer.weight for layer in layers], "weight_decay": weight_decay},
+            {"params": [layer.bias for layer in layers], "weight_decay": 0.0},
         ],
         lr=lr,
     )

@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch import nn
 
+from grader_tests.oracles import linears, t64, torch_network
 from grader_tests.tolerances import REFERENCE_ATOL, REFERENCE_RTOL
 from reference_impl import (
     ForwardCache,
@@ -21,7 +22,6 @@ from reference_impl import (
 )
 
 ACTIVATIONS = ["relu", "tanh", "sigmoid"]
-TORCH_ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 
 # id -> (layer_sizes, batch size m)
 BINARY_ARCHS = {
@@ -52,10 +52,6 @@ def cases(archs: dict[str, tuple[list[int], int]]) -> list[Any]:
     ]
 
 
-def t64(array: np.ndarray) -> torch.Tensor:
-    return torch.tensor(array, dtype=torch.float64)
-
-
 def make_network(
     cls: type[Network], sizes: list[int], activation: str, lr: float = 0.1, seed: int = 0
 ) -> Network:
@@ -78,20 +74,7 @@ def make_data(sizes: list[int], m: int, seed: int = 0) -> tuple[np.ndarray, np.n
 
 def torch_model(network: Network) -> nn.Sequential:
     """nn.Linear layers with the network's parameters (Linear.weight is W.T); outputs logits."""
-    layers: list[nn.Module] = []
-    for i, (W, b) in enumerate(zip(network.weights, network.biases, strict=True)):
-        linear = nn.Linear(W.shape[0], W.shape[1], dtype=torch.float64)
-        with torch.no_grad():
-            linear.weight.copy_(t64(W.T))
-            linear.bias.copy_(t64(b.ravel()))
-        layers.append(linear)
-        if i < len(network.weights) - 1:
-            layers.append(TORCH_ACTIVATIONS[network.activation_name]())
-    return nn.Sequential(*layers)
-
-
-def linears(model: nn.Sequential) -> list[nn.Linear]:
-    return [layer for layer in model if isinstance(layer, nn.Linear)]
+    return torch_network(network.weights, network.biases, network.activation_name)
 
 
 def torch_loss(model: nn.Sequential, X: np.ndarray, y: np.ndarray, multiclass: bool):

@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch import nn
 
+from grader_tests.oracles import linears, t64, torch_network
 from grader_tests.tolerances import REFERENCE_ATOL, REFERENCE_RTOL
 from reference_impl import (
     BY_HAND_ANSWERS,
@@ -21,12 +22,7 @@ from reference_impl import (
 )
 
 ACTIVATIONS = ["relu", "tanh", "sigmoid"]
-TORCH_ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 LAMBDAS = {"lambda0": 0.0, "lambda0.1": 0.1, "lambda2": 2.0}
-
-
-def t64(array: Any) -> torch.Tensor:
-    return torch.tensor(array, dtype=torch.float64)
 
 
 def moons_like(m: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -40,20 +36,7 @@ def moons_like(m: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 def torch_model(network: NeuralNetwork) -> nn.Sequential:
     """nn.Linear layers with the network's parameters (Linear.weight is W.T); outputs logits."""
-    layers: list[nn.Module] = []
-    for i, (W, b) in enumerate(zip(network.weights, network.biases, strict=True)):
-        linear = nn.Linear(W.shape[0], W.shape[1], dtype=torch.float64)
-        with torch.no_grad():
-            linear.weight.copy_(t64(W.T))
-            linear.bias.copy_(t64(b.ravel()))
-        layers.append(linear)
-        if i < len(network.weights) - 1:
-            layers.append(TORCH_ACTIVATIONS[network.activation_name]())
-    return nn.Sequential(*layers)
-
-
-def linears(model: nn.Sequential) -> list[nn.Linear]:
-    return [layer for layer in model if isinstance(layer, nn.Linear)]
+    return torch_network(network.weights, network.biases, network.activation_name)
 
 
 def l2_network(activation: str, l2_lambda: float, lr: float = 0.2) -> NeuralNetworkL2:
