@@ -19,26 +19,30 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.Execute.timeout = 60
 
 # --- The kit's trusted graders -----------------------------------------------------------------
-# The student's kernel runs only the public checks; the points of every autograded cell come from
-# the hidden checks, run in this (trusted) process against the student's code in a sandbox.
+# The student's kernel runs only the public checks, sandboxed; the points of every autograded cell
+# come from the hidden checks, run in this (trusted) process against the student's code, which
+# runs in a separate sandboxed worker.
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties,
     CheckCellMetadata,
     ClearHiddenTests,
     ClearMarkScheme,
-    Execute,
     GetGrades,
     IgnorePattern,
     LimitOutput,
     SaveAutoGrades,
 )
 
-from gradekit.nbgrader_plugin import HideHiddenTests, TrustedGrades  # noqa: E402
+from gradekit.nbgrader_plugin import (  # noqa: E402
+    HideHiddenTests,
+    SandboxedExecute,
+    TrustedGrades,
+)
 
 c.Autograde.autograde_preprocessors = [
     HideHiddenTests,
-    Execute,
+    SandboxedExecute,
     TrustedGrades,
     IgnorePattern,
     ClearMetadataPreprocessor,
@@ -59,4 +63,5 @@ c.GenerateFeedback.preprocessors = [
 
 c.GradeKit.suite = "grader_tests"
 c.GradeKit.call_timeout = 30.0
-c.GradeKit.memory_mb = 3072
+c.GradeKit.memory_mb = 3072  # the kernel's and the grading worker's memory limit
+c.GradeKit.isolation = "auto"  # bubblewrap where it works, else resource limits (logged)

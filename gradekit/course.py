@@ -43,8 +43,15 @@ class GradeKit(LoggingConfigurable):
         config=True
     )
 
+    isolation = Unicode(
+        "auto",
+        help="How student code is confined: auto (the strongest this machine allows), "
+        "bubblewrap (fail without it) or rlimits (resource limits only).",
+    ).tag(config=True)
+
     def limits(self) -> Limits:
         return Limits(
+            isolation=self.isolation,
             call_timeout=self.call_timeout,
             load_timeout=self.load_timeout,
             notebook_budget=self.notebook_budget,

@@ -6,7 +6,9 @@ Two preprocessors wrap nbgrader's ``Execute`` step of ``nbgrader autograde``
 - :class:`HideHiddenTests` runs before execution: the student's kernel runs only the public part
   of each test cell, so hidden test code never enters the student's process. It also starts the
   trusted grading in a thread, since grading needs only the notebook's definitions: the checks
-  run while the kernel executes the notebook.
+  run while the kernel executes the notebook. At a submission's first notebook it also starts
+  grading the submission's other notebooks (sanitized exactly as nbgrader will sanitize them),
+  so their results are ready, or nearly, when nbgrader reaches them.
 - :class:`TrustedGrades` runs after execution: it grades the notebook with the check suite in this
   process (the student's code runs in a separate sandboxed worker) and replaces every autograded
   test cell's outputs with the feedback text and a plain number, which nbgrader's
@@ -19,17 +21,25 @@ Settings: :class:`gradekit.course.GradeKit` (``c.GradeKit.call_timeout = 30`` an
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
+import logging
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import nbformat
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode, from_dict
+from nbgrader.converters import Autograde
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 
 from gradekit.course import Course
 from gradekit.grading import grade_notebook
+from gradekit.kernel_sandbox import SandboxedKernelManager
 from gradekit.notebook import as_nbformat, notebook_from_dict, strip_hidden_tests
 from gradekit.pytest_plugin import support_files
 from gradekit.scoring import NotebookResult
@@ -56,6 +66,88 @@ def _grade(nb: NotebookNode, resources: ResourcesDict, config: Any) -> NotebookR
     )
 
 
+def content_key(nb: NotebookNode, notebook: str) -> str:
+    """What grading depends on: the notebook's name, cell sources and nbgrader metadata."""
+    cells = [
+        [cell.cell_type, cell.source, cell.get("metadata", {}).get("nbgrader")] for cell in nb.cells
+    ]
+    data = json.dumps([notebook, cells], sort_keys=True, default=str)
+    return hashlib.sha256(data.encode()).hexdigest()
+
+
+@dataclass
+class _Gradings:
+    """Gradings started in this process, one after another in a single thread.
+
+    ``submission`` is the (student, assignment) being autograded, ``seen`` its notebooks that
+    nbgrader has reached, ``started`` the gradings not yet claimed, by :func:`content_key`.
+    """
+
+    executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="gradekit")
+    )
+    submission: tuple[str, str] | None = None
+    seen: set[str] = field(default_factory=set)
+    started: dict[str, Future[NotebookResult]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def claim(
+        self, nb: NotebookNode, resources: ResourcesDict, config: Any, log: logging.Logger
+    ) -> Future[NotebookResult]:
+        """The grading of this notebook: started ahead (same content) or started now."""
+        info = resources["nbgrader"]
+        with self.lock:
+            submission = (info["student"], info["assignment"])
+            first = submission != self.submission or info["notebook"] in self.seen
+            if first:
+                for future in self.started.values():
+                    future.cancel()
+                self.started.clear()
+                self.submission, self.seen = submission, set()
+            self.seen.add(info["notebook"])
+            grading = self.started.pop(content_key(nb, info["notebook"]), None)
+            if grading is not None:
+                log.info("Trusted grading of %s was started ahead", info["notebook"])
+            else:
+                grading = self.executor.submit(_grade, copy.deepcopy(nb), resources, config)
+            if first:
+                for name, (ahead, ahead_resources) in _sanitized_siblings(resources, config):
+                    key = content_key(ahead, name)
+                    self.started[key] = self.executor.submit(_grade, ahead, ahead_resources, config)
+            return grading
+
+
+_gradings = _Gradings()
+
+
+def _sanitized_siblings(
+    resources: ResourcesDict, config: Any
+) -> list[tuple[str, tuple[NotebookNode, ResourcesDict]]]:
+    """The submission's other notebooks, after the sanitizing steps ``nbgrader autograde`` will
+    apply to them (restoring locked cells and grade metadata from the gradebook)."""
+    info = resources["nbgrader"]
+    coursedir = CourseDirectory(config=config)
+    folder = Path(
+        coursedir.format_path(coursedir.submitted_directory, info["student"], info["assignment"])
+    )
+    steps = Autograde(coursedir=coursedir, config=config).sanitize_preprocessors
+    siblings = []
+    for path in sorted(folder.glob("*.ipynb")):
+        if path.stem == info["notebook"]:
+            continue
+        sibling_resources = copy.deepcopy(resources)
+        sibling_resources["nbgrader"]["notebook"] = path.stem
+        sibling_resources["unique_key"] = path.stem
+        try:
+            nb = nbformat.read(path, as_version=nbformat.NO_CONVERT)
+            for step in steps:
+                nb, sibling_resources = step(config=config).preprocess(nb, sibling_resources)
+        except Exception:  # nbgrader reports the problem when it reaches this notebook
+            continue
+        siblings.append((path.stem, (nb, sibling_resources)))
+    return siblings
+
+
 class HideHiddenTests(NbGraderPreprocessor):
     """Remove hidden test regions before the student's kernel runs the notebook, and start the
     trusted grading: it needs only the definitions, so it runs while the kernel executes."""
@@ -63,9 +155,7 @@ class HideHiddenTests(NbGraderPreprocessor):
     def preprocess(
         self, nb: NotebookNode, resources: ResourcesDict
     ) -> tuple[NotebookNode, ResourcesDict]:
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gradekit")
-        resources[_GRADING] = executor.submit(_grade, copy.deepcopy(nb), resources, self.config)
-        executor.shutdown(wait=False)
+        resources[_GRADING] = _gradings.claim(nb, resources, self.config, self.log)
         stash = {}
         for index, cell in enumerate(nb.cells):
             if is_autograded_test(cell):
@@ -73,6 +163,17 @@ class HideHiddenTests(NbGraderPreprocessor):
                 cell.source = strip_hidden_tests(cell.source)
         resources[_STASH] = stash
         return nb, resources
+
+
+class SandboxedExecute(Execute):
+    """nbgrader's ``Execute`` with the kernel confined (:mod:`gradekit.kernel_sandbox`).
+
+    Every ``c.Execute`` setting (``timeout`` and so on) applies to it.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
+        super().__init__(*args, **kwargs)
 
 
 class TrustedGrades(NbGraderPreprocessor):

@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -179,7 +180,7 @@ class ProcessChannel(LineChannel):
     def close(self) -> None:
         """Kill the worker and everything it started, delete its folder."""
         if self.cgroup is not None:
-            _kill_cgroup(self.cgroup)
+            kill_cgroup(self.cgroup)
         if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.process.pid, signal.SIGKILL)
@@ -191,7 +192,7 @@ class ProcessChannel(LineChannel):
                     stream.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
         if self.cgroup is not None:
-            _remove_cgroup(self.cgroup)
+            remove_cgroup(self.cgroup)
             self.cgroup = None
 
 
@@ -247,7 +248,7 @@ class Zygote:
         env = worker_environment(home)
         code = _ZYGOTE_BOOTSTRAP.format(fd=theirs.fileno())
         argv = isolation.command([sys.executable, "-I", "-c", code, *preload], env)
-        self.cgroup = _pids_cgroup()
+        self.cgroup = pids_cgroup()
         self.process = subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
@@ -257,7 +258,7 @@ class Zygote:
             env=env,
             start_new_session=True,
             pass_fds=[theirs.fileno()],
-            preexec_fn=lambda: _limit_resources(limits.memory_mb, self.cgroup),
+            preexec_fn=lambda: limit_resources(limits.memory_mb, self.cgroup),
         )
         theirs.close()
         self._replies = self.control.makefile("rb")
@@ -302,7 +303,7 @@ class Zygote:
 
     def close(self) -> None:
         if self.cgroup is not None:
-            _kill_cgroup(self.cgroup)
+            kill_cgroup(self.cgroup)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
@@ -312,7 +313,7 @@ class Zygote:
             self.control.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
         if self.cgroup is not None:
-            _remove_cgroup(self.cgroup)
+            remove_cgroup(self.cgroup)
             self.cgroup = None
 
 
@@ -354,11 +355,29 @@ class Isolation:
         return [*bubblewrap_arguments(env), "--", *argv]
 
 
-def bubblewrap_arguments(env: dict[str, str]) -> list[str]:
+def bubblewrap_arguments(
+    env: dict[str, str],
+    *,
+    binds: Sequence[tuple[str, str, str]] = (),
+    kit: bool = True,
+    new_session: bool = True,
+) -> list[str]:
     """bwrap options: new namespaces (no network, own PIDs), unprivileged uid, read-only system
-    and Python installation, the kit's package at /opt/gradekit, a private tmpfs as home."""
+    and Python installation, a private tmpfs as home.
+
+    Args:
+        env: The sandbox's whole environment.
+        binds: Extra ``(option, source, target)`` mounts after the home tmpfs, e.g.
+            ``("--ro-bind", "/x/helpers.py", "/sandbox/helpers.py")``.
+        kit: Make the kit's package visible at :data:`KIT_MOUNT` (the grading worker needs it).
+        new_session: Start a new terminal session (off for a Jupyter kernel, which must stay in
+            its launcher's process group so that interrupts reach it; the launcher already has
+            no controlling terminal).
+    """
     args = ["bwrap", "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534"]
-    args += ["--die-with-parent", "--new-session", "--proc", "/proc", "--dev", "/dev"]
+    args += ["--die-with-parent", "--proc", "/proc", "--dev", "/dev"]
+    if new_session:
+        args.append("--new-session")
     for top in ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32"):
         path = Path(top)
         if path.is_symlink():
@@ -370,9 +389,12 @@ def bubblewrap_arguments(env: dict[str, str]) -> list[str]:
     ):
         if not prefix.startswith("/usr"):
             args += ["--ro-bind", prefix, prefix]
-    args += ["--ro-bind", str(Path(__file__).resolve().parent), f"{KIT_MOUNT}/gradekit"]
-    args += ["--size", str(SANDBOX_TMPFS_BYTES), "--tmpfs", SANDBOX_HOME, "--chdir", SANDBOX_HOME]
-    args += ["--clearenv"]
+    if kit:
+        args += ["--ro-bind", str(Path(__file__).resolve().parent), f"{KIT_MOUNT}/gradekit"]
+    args += ["--size", str(SANDBOX_TMPFS_BYTES), "--tmpfs", SANDBOX_HOME]
+    for option, source, target in binds:
+        args += [option, source, target]
+    args += ["--chdir", SANDBOX_HOME, "--clearenv"]
     for key, value in env.items():
         args += ["--setenv", key, value]
     return args
@@ -410,7 +432,7 @@ def choose_isolation(preference: str = "auto") -> Isolation:
     return isolation
 
 
-def _limit_resources(memory_mb: int, cgroup: Path | None) -> None:
+def limit_resources(memory_mb: int, cgroup: Path | None) -> None:
     """Runs in the child between fork and exec."""
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -420,7 +442,7 @@ def _limit_resources(memory_mb: int, cgroup: Path | None) -> None:
             (cgroup / "cgroup.procs").write_text(str(os.getpid()))
 
 
-def _pids_cgroup() -> Path | None:
+def pids_cgroup() -> Path | None:
     """A fresh cgroup (v1 ``pids`` controller) capping the number of processes, if writable."""
     try:
         group = _CGROUP_PIDS / "gradekit" / uuid.uuid4().hex
@@ -485,7 +507,7 @@ def start_process_worker(limits: Limits) -> ProcessChannel:
     else:
         env = worker_environment(str(workdir))
         argv = [sys.executable, "-I", "-m", "gradekit.worker"]
-    cgroup = _pids_cgroup()
+    cgroup = pids_cgroup()
     process = subprocess.Popen(
         argv,
         stdin=subprocess.PIPE,
@@ -494,7 +516,7 @@ def start_process_worker(limits: Limits) -> ProcessChannel:
         cwd=workdir,
         env=env,
         start_new_session=True,
-        preexec_fn=lambda: _limit_resources(limits.memory_mb, cgroup),
+        preexec_fn=lambda: limit_resources(limits.memory_mb, cgroup),
     )
     return ProcessChannel(process, workdir, limits.max_response_mb * 1024 * 1024, cgroup)
 
@@ -517,7 +539,7 @@ class InProcessChannel:
         self.worker.handles.clear()
 
 
-def _kill_cgroup(group: Path) -> None:
+def kill_cgroup(group: Path) -> None:
     """SIGKILL every process in the cgroup (including any that left the process group)."""
     with contextlib.suppress(OSError):
         for pid in (group / "cgroup.procs").read_text().split():
@@ -525,7 +547,7 @@ def _kill_cgroup(group: Path) -> None:
                 os.kill(int(pid), signal.SIGKILL)
 
 
-def _remove_cgroup(group: Path) -> None:
+def remove_cgroup(group: Path) -> None:
     for _ in range(50):
         try:
             group.rmdir()

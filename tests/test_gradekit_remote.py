@@ -17,7 +17,7 @@ from gradekit.remote import (
     StudentTimeout,
     Submission,
 )
-from gradekit.sandbox import Limits, _pids_cgroup, choose_isolation, start_worker
+from gradekit.sandbox import Limits, choose_isolation, pids_cgroup, start_worker
 
 LIMITS = Limits(call_timeout=3, load_timeout=30, max_restarts=3, memory_mb=1024)
 
@@ -208,7 +208,7 @@ def test_restarts_are_limited():
 
 
 def test_fork_bomb_hits_the_process_limit(student):
-    group = _pids_cgroup()
+    group = pids_cgroup()
     if group is None:
         pytest.skip("no writable pids cgroup on this machine: the process limit is not enforced")
     group.rmdir()

@@ -1,0 +1,96 @@
+"""gradekit.kernel_sandbox: the Jupyter kernel that executes a submission is confined too."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from gradekit.kernel_sandbox import SandboxedKernelManager
+from gradekit.sandbox import choose_isolation
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PROBE = textwrap.dedent(
+    """
+    import os, socket
+    seen = {"cwd": os.getcwd(), "files": sorted(os.listdir(".")), "uid": os.getuid()}
+    for name, path in PATHS.items():
+        seen[name] = os.path.exists(path)
+    try:
+        with open("helper_module.py", "a") as handle:
+            handle.write("# changed")
+        seen["helper_writable"] = True
+    except OSError:
+        seen["helper_writable"] = False
+    try:
+        socket.create_connection(("192.0.2.1", 80), timeout=2)
+        seen["network"] = True
+    except OSError:
+        seen["network"] = False
+    import helper_module
+    seen["helper_value"] = helper_module.VALUE
+    print(repr(seen))
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def seen(tmp_path_factory) -> dict:
+    """What a probe cell sees from inside a kernel started for a submission folder."""
+    submission = tmp_path_factory.mktemp("submission")
+    (submission / "helper_module.py").write_text("VALUE = 42\n")
+    (submission / "student.ipynb").write_text("{}")
+    paths = {
+        "gradebook": str(ROOT / "gradebook.db"),
+        "graders": str(ROOT / "grader_tests"),
+        "reference": str(ROOT / "reference_impl"),
+        "source": str(ROOT / "source"),
+        "submission_folder": str(submission),
+    }
+    code = f"PATHS = {paths!r}\n{PROBE}\n"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    client = NotebookClient(
+        nb,
+        kernel_manager_class=SandboxedKernelManager,
+        resources={"metadata": {"path": str(submission)}},
+        timeout=60,
+    )
+    client.execute()
+    output = "".join(out.get("text", "") for out in nb.cells[0].outputs)
+    assert output, f"the probe printed nothing: {nb.cells[0].outputs}"
+    return ast.literal_eval(output) | {"submission_path": str(submission)}
+
+
+def test_kernel_sees_the_submission_helpers_read_only(seen):
+    assert seen["helper_value"] == 42
+    assert "helper_module.py" in seen["files"]
+
+
+def test_kernel_starts_in_a_throw_away_folder(seen):
+    assert seen["cwd"] != seen["submission_path"]
+    # Only the submission's other files are there (IPython may add its profile folder).
+    assert set(seen["files"]) - {".ipython"} == {"helper_module.py"}
+
+
+@pytest.mark.skipif(
+    choose_isolation().name != "bubblewrap", reason="bubblewrap is not available here"
+)
+@pytest.mark.parametrize(
+    "path", ["gradebook", "graders", "reference", "source", "submission_folder"]
+)
+def test_kernel_cannot_see_the_course(seen, path):
+    assert not seen[path], f"the kernel can see the course's {path}"
+
+
+@pytest.mark.skipif(
+    choose_isolation().name != "bubblewrap", reason="bubblewrap is not available here"
+)
+def test_kernel_runs_unprivileged_without_network(seen):
+    assert seen["uid"] == 65534
+    assert not seen["network"]
+    assert not seen["helper_writable"]
