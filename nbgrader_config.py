@@ -62,6 +62,10 @@ c.GenerateFeedback.preprocessors = [
 ]
 
 c.GradeKit.suite = "grader_tests"
+# What the graders import: a batch worker must have the same files (it checks a digest).
+c.GradeKit.trusted_packages = ["grader_tests", "reference_impl"]
 c.GradeKit.call_timeout = 30.0
 c.GradeKit.memory_mb = 3072  # the kernel's and the grading worker's memory limit
 c.GradeKit.isolation = "auto"  # bubblewrap where it works, else resource limits (logged)
+c.GradeKit.execution_budget = 600.0  # seconds nbgrader's kernel may spend on one notebook
+c.GradeKit.max_output_mb = 16  # outputs kept per executed notebook

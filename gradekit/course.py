@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
-from traitlets import Float, Int, Unicode
+from traitlets import Float, Int, List, Unicode
 from traitlets.config import Config, LoggingConfigurable
 from traitlets.config.loader import PyFileConfigLoader
 
@@ -29,7 +29,16 @@ class GradeKit(LoggingConfigurable):
     """Settings of the kit's graders (set them in ``nbgrader_config.py``)."""
 
     suite = Unicode(
-        "grader_tests", help="Folder of the check suite, relative to the course root."
+        "grader_tests",
+        help="The check suite: a package folder in the course root (and installed on workers).",
+    ).tag(config=True)
+    trusted_packages = List(
+        Unicode(),
+        ["grader_tests"],
+        help="Package folders in the course root the graders use (a worker must have the same).",
+    ).tag(config=True)
+    max_submission_mb = Int(
+        64, help="Size of a submission's non-notebook files sent to a worker, in MiB."
     ).tag(config=True)
     call_timeout = Float(30.0, help="Seconds one call into student code may take.").tag(config=True)
     load_timeout = Float(90.0, help="Seconds for loading a notebook's definitions.").tag(
@@ -43,6 +52,12 @@ class GradeKit(LoggingConfigurable):
         config=True
     )
 
+    execution_budget = Float(
+        600.0, help="Seconds nbgrader's kernel may spend executing one notebook in total."
+    ).tag(config=True)
+    max_output_mb = Int(
+        16, help="Outputs a notebook's execution may produce, in MiB (the rest is dropped)."
+    ).tag(config=True)
     isolation = Unicode(
         "auto",
         help="How student code is confined: auto (the strongest this machine allows), "

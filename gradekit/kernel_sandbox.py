@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -34,6 +35,17 @@ from gradekit.sandbox import (
     remove_cgroup,
     worker_environment,
 )
+
+
+def _launcher_setup(memory_mb: int, cgroup: Path | None) -> None:
+    """Runs between fork and exec of the kernel's launcher (bwrap, or the kernel itself).
+
+    Interrupting a kernel sends SIGINT to its process group, bwrap included, which would end the
+    sandbox. Ignoring SIGINT here is inherited through exec by bwrap; the kernel installs its own
+    SIGINT handler while it runs a cell, so interrupts still stop the cell.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    limit_resources(memory_mb, cgroup)
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -92,7 +104,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             cwd=str(cwd),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            preexec_fn=lambda: limit_resources(memory_mb, cgroup),
+            preexec_fn=lambda: _launcher_setup(memory_mb, cgroup),
         )
         self.log.info("Starting the kernel sandboxed (%s)", isolation.name)
         await super()._async_launch_kernel(argv, **kw)

@@ -25,19 +25,21 @@ import hashlib
 import json
 import logging
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import nbformat
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode, from_dict
 from nbgrader.converters import Autograde
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 
-from gradekit.course import Course
+from gradekit.course import Course, GradeKit
 from gradekit.grading import grade_notebook
 from gradekit.kernel_sandbox import SandboxedKernelManager
 from gradekit.notebook import as_nbformat, notebook_from_dict, strip_hidden_tests
@@ -45,7 +47,8 @@ from gradekit.pytest_plugin import support_files
 from gradekit.scoring import NotebookResult
 
 _STASH = "gradekit_hidden_tests"
-_GRADING = "gradekit_grading"
+GRADING = "gradekit_grading"
+_EXECUTION_PROBLEMS = "gradekit_execution_problems"
 
 
 def is_autograded_test(cell: NotebookNode) -> bool:
@@ -130,7 +133,6 @@ def _sanitized_siblings(
     folder = Path(
         coursedir.format_path(coursedir.submitted_directory, info["student"], info["assignment"])
     )
-    steps = Autograde(coursedir=coursedir, config=config).sanitize_preprocessors
     siblings = []
     for path in sorted(folder.glob("*.ipynb")):
         if path.stem == info["notebook"]:
@@ -139,13 +141,27 @@ def _sanitized_siblings(
         sibling_resources["nbgrader"]["notebook"] = path.stem
         sibling_resources["unique_key"] = path.stem
         try:
-            nb = nbformat.read(path, as_version=nbformat.NO_CONVERT)
-            for step in steps:
-                nb, sibling_resources = step(config=config).preprocess(nb, sibling_resources)
+            siblings.append((path.stem, sanitize(path, sibling_resources, config)))
         except Exception:  # nbgrader reports the problem when it reaches this notebook
             continue
-        siblings.append((path.stem, (nb, sibling_resources)))
     return siblings
+
+
+def sanitize(
+    path: Path, resources: ResourcesDict, config: Any
+) -> tuple[NotebookNode, ResourcesDict]:
+    """A submitted notebook after nbgrader's sanitizing steps of ``nbgrader autograde``
+    (outputs cleared, duplicate ids removed, locked cells and grade metadata restored from the
+    gradebook).
+
+    Raises:
+        Exception: Whatever nbformat or nbgrader raise for a notebook they cannot read.
+    """
+    coursedir = CourseDirectory(config=config)
+    nb = nbformat.read(path, as_version=nbformat.NO_CONVERT)
+    for step in Autograde(coursedir=coursedir, config=config).sanitize_preprocessors:
+        nb, resources = step(config=config).preprocess(nb, resources)
+    return nb, resources
 
 
 class HideHiddenTests(NbGraderPreprocessor):
@@ -155,7 +171,8 @@ class HideHiddenTests(NbGraderPreprocessor):
     def preprocess(
         self, nb: NotebookNode, resources: ResourcesDict
     ) -> tuple[NotebookNode, ResourcesDict]:
-        resources[_GRADING] = _gradings.claim(nb, resources, self.config, self.log)
+        if GRADING not in resources:  # a batch worker starts its gradings itself
+            resources[GRADING] = _gradings.claim(nb, resources, self.config, self.log)
         stash = {}
         for index, cell in enumerate(nb.cells):
             if is_autograded_test(cell):
@@ -166,14 +183,111 @@ class HideHiddenTests(NbGraderPreprocessor):
 
 
 class SandboxedExecute(Execute):
-    """nbgrader's ``Execute`` with the kernel confined (:mod:`gradekit.kernel_sandbox`).
+    """nbgrader's ``Execute`` with the kernel confined and bounded.
 
-    Every ``c.Execute`` setting (``timeout`` and so on) applies to it.
+    - The kernel runs in the sandbox (:mod:`gradekit.kernel_sandbox`).
+    - The whole notebook has ``GradeKit.execution_budget`` seconds: each cell may take the smaller
+      of ``Execute.timeout`` and what is left, and cells after the budget are not run.
+    - Outputs beyond ``GradeKit.max_output_mb`` per notebook are dropped (with a notice), so
+      gigabytes of printing cannot exhaust the grader's memory.
+    - A kernel that dies (``os._exit``, a crash, the memory limit) or cannot start ends the
+      execution of that notebook instead of failing the whole submission: the cell where it
+      happened says so, and the grades, which never depend on this execution, are stored as usual.
+
+    What went wrong is kept in ``resources`` for :class:`TrustedGrades` (and the batch summary).
+    Every ``c.Execute`` setting (``timeout`` and so on) applies.
     """
 
     def __init__(self, *args: Any, **kwargs: Any):
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
         super().__init__(*args, **kwargs)
+        settings = GradeKit(config=self.config)
+        self.budget = settings.execution_budget
+        self.max_output_bytes = settings.max_output_mb * 1024 * 1024
+        self.timeout_func = self._cell_timeout
+        self._reset()
+
+    def _reset(self) -> None:
+        self._deadline = time.monotonic() + self.budget
+        self._output_bytes = 0
+        self._stopped = False
+        self.problems: list[str] = []
+
+    def preprocess(
+        self, nb: NotebookNode, resources: Any = None, km: Any = None
+    ) -> tuple[NotebookNode, Any]:
+        self._reset()
+        try:
+            nb, resources = super().preprocess(nb, resources, km)
+        except (DeadKernelError, RuntimeError, TimeoutError, OSError) as error:
+            # The kernel could not start (or died between cells): nothing more can run.
+            self._note(f"the notebook could not be executed ({type(error).__name__}: {error})")
+        resources.setdefault(_EXECUTION_PROBLEMS, []).extend(self.problems)
+        return nb, resources
+
+    def preprocess_cell(
+        self, cell: NotebookNode, resources: Any, index: int
+    ) -> tuple[NotebookNode, Any]:
+        if self._stopped or cell.cell_type != "code" or not cell.source.strip():
+            return cell, resources
+        if time.monotonic() >= self._deadline:
+            self._stop(cell, f"the notebook used up its {self.budget:g} s of execution time")
+            return cell, resources
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        except CellTimeoutError:
+            # Interrupted after the cell's timeout; the next cells still get their chance.
+            self._note(f"cell {index + 1} did not finish in time and was interrupted")
+            cell.outputs.append(
+                _error_output("CellTimeoutError", "the cell did not finish in time")
+            )
+            return cell, resources
+        except DeadKernelError:
+            self._stop(
+                cell,
+                "the kernel died while running this cell (exit(), os._exit(), a crash or the "
+                "memory limit)",
+            )
+            return cell, resources
+
+    def output(
+        self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None, index: int
+    ) -> NotebookNode | None:
+        content = msg.get("content", {})
+        size = len(str(content.get("text", ""))) + sum(
+            len(str(value)) for value in content.get("data", {}).values()
+        )
+        self._output_bytes += size
+        if self._output_bytes <= self.max_output_bytes:
+            return super().output(outs, msg, display_id, index)
+        if self._output_bytes - size <= self.max_output_bytes:
+            limit = self.max_output_bytes // (1024 * 1024)
+            self._note(f"outputs beyond {limit} MiB were dropped")
+            notice = f"\n... output dropped: this notebook printed more than {limit} MiB ...\n"
+            outs.append(from_dict({"output_type": "stream", "name": "stdout", "text": notice}))
+        return None
+
+    def _cell_timeout(self, cell: NotebookNode) -> int:
+        left = int(self._deadline - time.monotonic())
+        return max(1, min(self.timeout or left, left))
+
+    def _stop(self, cell: NotebookNode, reason: str) -> None:
+        """Run no more cells; say why in ``cell`` (the cells after it keep no outputs)."""
+        self._stopped = True
+        self._note(f"{reason}; the cells after it were not run")
+        cell.outputs.append(
+            _error_output("ExecutionStopped", f"{reason}. The cells below were not run")
+        )
+
+    def _note(self, problem: str) -> None:
+        self.problems.append(problem)
+        self.log.warning("Executing the notebook: %s", problem)
+
+
+def _error_output(name: str, text: str) -> NotebookNode:
+    return from_dict(
+        {"output_type": "error", "ename": name, "evalue": text, "traceback": [f"{name}: {text}"]}
+    )
 
 
 class TrustedGrades(NbGraderPreprocessor):
@@ -184,8 +298,9 @@ class TrustedGrades(NbGraderPreprocessor):
     ) -> tuple[NotebookNode, ResourcesDict]:
         for index, source in resources.pop(_STASH, {}).items():
             nb.cells[index].source = source
-        grading: Future[NotebookResult] | None = resources.pop(_GRADING, None)
+        grading: Future[NotebookResult] | None = resources.pop(GRADING, None)
         result = grading.result() if grading else _grade(nb, resources, self.config)
+        result.execution_problems = list(resources.pop(_EXECUTION_PROBLEMS, []))
         write_results(nb, result)
         self.log.info(
             "Trusted grades for %s: %s / %s points in %.1f s",

@@ -99,12 +99,23 @@ class ItemResult:
 
 @dataclass
 class NotebookResult:
-    """Everything grading found out about one notebook."""
+    """Everything grading found out about one notebook.
+
+    Attributes:
+        notebook: The notebook's name (without ``.ipynb``).
+        items: The autograded grade cells, by grade id.
+        load_problems: Cells whose definitions did not load cleanly (one line each).
+        incidents: Timeouts and crashes of the student's process during the checks.
+        execution_problems: What went wrong while nbgrader's kernel executed the notebook (a dead
+            kernel, the time budget, dropped output); it never changes the points.
+        seconds: Time the checks took.
+    """
 
     notebook: str
     items: dict[str, ItemResult] = field(default_factory=dict)
     load_problems: list[str] = field(default_factory=list)
     incidents: list[str] = field(default_factory=list)
+    execution_problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -124,6 +135,7 @@ class NotebookResult:
             "seconds": round(self.seconds, 3),
             "load_problems": self.load_problems,
             "incidents": self.incidents,
+            "execution_problems": self.execution_problems,
             "items": {
                 item_id: {
                     "points": item.points,
@@ -153,5 +165,6 @@ class NotebookResult:
             items=items,
             load_problems=list(data.get("load_problems", [])),
             incidents=list(data.get("incidents", [])),
+            execution_problems=list(data.get("execution_problems", [])),
             seconds=float(data.get("seconds", 0.0)),
         )
