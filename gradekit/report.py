@@ -330,10 +330,10 @@ def diagnosed_mistake(message: str) -> str:
     return match.group(1).strip() if match else ""
 
 
-def check_points(item: ItemResult, weight: float) -> float:
-    """Points a check of this weight is worth in the item."""
+def check_points(item: ItemResult) -> list[float]:
+    """Points each of the item's checks is worth: ``max points * weight / total weight``."""
     total = item.total_weight
-    return item.max_points * weight / total if total else 0.0
+    return [item.max_points * check.weight / total if total else 0.0 for check in item.checks]
 
 
 def check_rows(*, results: ClassResults) -> list[CheckRow]:
@@ -342,9 +342,9 @@ def check_rows(*, results: ClassResults) -> list[CheckRow]:
     for student in results.students:
         for notebook in student.notebooks:
             for item in notebook.items.values():
-                for check in item.checks:
-                    worth = check_points(item, check.weight)
-                    earned = worth if check.passed and not item.forbidden else 0.0
+                forbidden = item.forbidden
+                for check, worth in zip(item.checks, check_points(item), strict=True):
+                    earned = worth if check.passed and not forbidden else 0.0
                     rows.append(
                         CheckRow(
                             student=student.student,
@@ -484,11 +484,9 @@ def analyse_results(
                     (notebook.notebook, item.item), _CellTally(max_points=item.max_points)
                 )
                 cell.points.append(item.points)
-                for check in item.checks:
+                for check, worth in zip(item.checks, check_points(item), strict=True):
                     key = (notebook.notebook, item.item, check.name)
-                    tally = checks.setdefault(
-                        key, _CheckTally(max_points=check_points(item, check.weight))
-                    )
+                    tally = checks.setdefault(key, _CheckTally(max_points=worth))
                     tally.outcomes.append((name, check.passed))
                     cell.checks.add(check.name)
                     cell.results += 1
