@@ -11,5 +11,7 @@ The engine knows nothing about the course it grades. Modules, in the order a gra
 - :mod:`gradekit.scoring`: check, item and notebook results (dataclasses) and points;
 - :mod:`gradekit.grading`: grade one notebook in-process (what nbgrader and the CLI call);
 - :mod:`gradekit.nbgrader_plugin`: nbgrader preprocessors that store the trusted grades;
-- :mod:`gradekit.kernel`: grade one cell inside an instructor's Jupyter kernel.
+- :mod:`gradekit.kernel`: grade one cell inside an instructor's Jupyter kernel;
+- :mod:`gradekit.gradebook`: the scores nbgrader's gradebook holds (manual grades included);
+- :mod:`gradekit.report`: a class's results per check (CSV) and what the class got wrong (HTML).
 """

@@ -17,30 +17,19 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-from nbgrader.api import Gradebook, MissingEntry
 from rich.console import Console
 from rich.table import Table
 
 from gradekit.course import Course, update_hidden_check_counts
+from gradekit.gradebook import StudentScore, scores
 from gradekit.grading import count_checks
 from gradekit.nbgrader_plugin import read_results
 from gradekit.notebook import read_notebook
 
 console = Console()
-
-
-@dataclass(frozen=True)
-class StudentScore:
-    """A student's autograded (and, where given, manual) score for one assignment."""
-
-    student: str
-    notebooks: dict[str, float]
-    score: float
-    max_score: float
 
 
 def release(*, course: Course, assignment: str) -> list[Path]:
@@ -87,26 +76,6 @@ def autograde(
         )
         console.print(f"graded {student} in {seconds:.1f} s (trusted checks: {checks:.1f} s)")
     return failed
-
-
-def scores(*, course: Course, assignment: str) -> list[StudentScore]:
-    """Every student's score for the assignment, from the gradebook."""
-    rows = []
-    with Gradebook(course.coursedir.db_url, course.coursedir.course_id) as gradebook:
-        for student in gradebook.students:
-            try:
-                submission = gradebook.find_submission(assignment, student.id)
-            except MissingEntry:
-                continue
-            rows.append(
-                StudentScore(
-                    student=student.id,
-                    notebooks={nb.name: nb.score for nb in submission.notebooks},
-                    score=submission.score,
-                    max_score=submission.max_score,
-                )
-            )
-    return rows
 
 
 def print_scores(rows: list[StudentScore]) -> None:
