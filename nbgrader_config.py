@@ -15,6 +15,10 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
+# `gradekit collect EXPORT.zip` (nbgrader's zip_collect): the LMS download names each file
+# `<student>__<notebook>.ipynb`; adapt this pattern to your LMS's file names.
+c.FileNameCollectorPlugin.named_regexp = r"(?P<student_id>[^/]+?)__(?P<file_id>[^/]+\.ipynb)$"
+
 # Per-cell timeout (seconds) when nbgrader executes a notebook.
 c.Execute.timeout = 60
 

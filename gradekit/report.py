@@ -252,8 +252,9 @@ class Incident:
         notebook: The notebook's name.
         item: The grade cell (empty for what concerns the whole notebook).
         kind: A check kind (``timeout``, ``crash``, ``forbidden``), or ``incident`` (what the
-            grading process recorded about the student's worker) or ``load problem`` (the
-            notebook's definitions could not all be loaded).
+            grading process recorded about the student's worker), ``load problem`` (the
+            notebook's definitions could not all be loaded) or ``kernel`` (what went wrong
+            while nbgrader's kernel executed the notebook).
         checks: Checks of the cell with that kind (0 for notebook-level entries).
         detail: The first such check's message, or the incident or problem itself.
     """
@@ -541,6 +542,7 @@ def _incidents(student: str, notebook: NotebookResult) -> list[Incident]:
         for kind, details in (
             ("load problem", notebook.load_problems),
             ("incident", notebook.incidents),
+            ("kernel", notebook.execution_problems),
         )
         for detail in details
     ]
