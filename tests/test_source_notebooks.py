@@ -1,10 +1,10 @@
 """The instructor notebooks in ``source/mlp_from_scratch`` and their helper module.
 
 Fast tests check the nbgrader metadata (grade ids, points, cell kinds), the structure of
-solution, test and manually graded cells, and ``mlp_helpers``. The slow tests execute the three notebooks once
-per session (hidden-test regions removed, as ``gradekit`` is not needed for that), then check that
-they run without errors or anything on stderr, reach the lecture's results, and stay within the
-time budget.
+solution, test and manually graded cells, and ``mlp_helpers``. The slow tests execute the three
+notebooks once per session (hidden-test regions removed, as ``gradekit`` is not needed for that),
+then check that they run without errors or anything on stderr, reach the lecture's results, and
+stay within the time budget.
 """
 
 from __future__ import annotations
