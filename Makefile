@@ -8,8 +8,10 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 # Debian packages the kit uses: bubblewrap confines student code (without it: rlimits only).
 DEBIAN_PACKAGES := bubblewrap
+# `make lab` serves on 127.0.0.1:$(LAB_PORT).
+LAB_PORT ?= 8888
 
-.PHONY: help system venv release demo test test-fast lint clean
+.PHONY: help system venv release demo lab test test-fast lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -35,6 +37,9 @@ release: venv  ## regenerate release/ from source/ (hidden-check counts first)
 
 demo: venv  ## regenerate the release, autograde the bundled submissions, print the scores
 	$(BIN)/gradekit demo
+
+lab: release  ## JupyterLab for this course (formgrader, Validate) on 127.0.0.1:$(LAB_PORT); prints the token
+	$(BIN)/python -m gradekit.lab --port $(LAB_PORT)
 
 test: venv  ## the whole test suite (slow end-to-end tests included)
 	$(BIN)/python -m pytest --ignore=tests/test_banks.py
