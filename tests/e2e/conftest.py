@@ -50,6 +50,12 @@ def pytest_runtest_makereport(
     return report
 
 
+@pytest.fixture(scope="session", autouse=True)
+def chromium_installed() -> None:
+    """Fail at once, before the minutes of autograding, when the browser is missing."""
+    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: `make system` installs Debian's chromium"
+
+
 @pytest.fixture(scope="session")
 def e2e_course(tmp_path_factory: pytest.TempPathFactory) -> Course:
     """A copy of the course with the release generated and every bundled submission autograded."""
@@ -86,7 +92,6 @@ def lab(e2e_course: Course, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     """Debian's headless Chromium, driven by Playwright."""
-    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: `make system` installs Debian's chromium"
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)
     SCREENSHOTS.mkdir(parents=True)
     with sync_playwright() as playwright:
