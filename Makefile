@@ -6,10 +6,14 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-# Debian packages the kit uses: bubblewrap confines student code (without it: rlimits only).
-DEBIAN_PACKAGES := bubblewrap
+# Debian packages the kit uses: bubblewrap confines student code (without it: rlimits only);
+# chromium is the headless browser of the JupyterLab tests (driven by Playwright, which never
+# downloads a browser of its own here).
+DEBIAN_PACKAGES := bubblewrap chromium
+# `make lab` serves on 127.0.0.1:$(LAB_PORT).
+LAB_PORT ?= 8888
 
-.PHONY: help system venv release demo test test-fast lint clean
+.PHONY: help system venv release demo lab test test-fast e2e screenshots lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -22,12 +26,14 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 venv: $(VENV)/.installed system  ## create the virtual environment from the pinned requirements
 
+# A removed package whose configuration files remain is known to dpkg: its status must be checked.
 system:  ## install the Debian packages (needs root and apt-get; skipped when present)
-	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-		else echo "warning: cannot install $$missing (not root): student code will run with rlimits only"; fi; \
+		else echo "warning: cannot install $$missing (not root): without bubblewrap student code runs with rlimits only, without chromium the JupyterLab tests fail"; fi; \
 	fi
 
 release: venv  ## regenerate release/ from source/ (hidden-check counts first)
@@ -35,6 +41,9 @@ release: venv  ## regenerate release/ from source/ (hidden-check counts first)
 
 demo: venv  ## regenerate the release, autograde the bundled submissions, print the scores
 	$(BIN)/gradekit demo
+
+lab: release  ## JupyterLab for this course (formgrader, Validate) on 127.0.0.1:$(LAB_PORT); prints the token
+	$(BIN)/python -m gradekit.lab --port $(LAB_PORT)
 
 test: venv  ## the whole test suite (slow end-to-end tests included)
 	$(BIN)/python -m pytest --ignore=tests/test_banks.py
@@ -44,11 +53,17 @@ test: venv  ## the whole test suite (slow end-to-end tests included)
 test-fast: venv  ## the test suite without the slow end-to-end tests and the bank
 	$(BIN)/python -m pytest -m "not slow"
 
+e2e: venv  ## the JupyterLab tests only (student Validate, instructor formgrader) in headless Chromium
+	$(BIN)/python -m pytest -m e2e
+
+screenshots: e2e  ## the JupyterLab tests, then their step screenshots copied to docs/screenshots
+	cp test-output/screenshots/*.png docs/screenshots/
+
 lint: venv  ## ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 clean:  ## remove generated grading state (not the venv)
-	rm -rf gradebook.db feedback reports exports
+	rm -rf gradebook.db feedback reports exports test-output
 	find autograded -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +

@@ -57,6 +57,12 @@ c.Autograde.autograde_preprocessors = [
 ]
 # A student who deleted a grade cell gets it back (and graded), instead of a crash.
 c.OverwriteCells.add_missing_cells = True
+# The reflection questions are locked read-only cells whose mark scheme sits right above the
+# student's manually graded answer cell (where the formgrader puts the points and the comment).
+# nbgrader only expects mark schemes in "task" cells, whose score box sits on the question instead;
+# a locked cell's source, mark scheme included, is restored for the formgrader all the same, and
+# ClearMarkScheme still removes it from the release and the feedback.
+c.ClearMarkScheme.enforce_metadata = False
 # Feedback shows the kit's messages, never the hidden test code or the mark schemes.
 c.GenerateFeedback.preprocessors = [
     GetGrades,

@@ -22,6 +22,19 @@ ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "mlp_from_scratch"
 #: Grade cells where bob's three bugs (one per notebook) cost points.
 BOB_LOSES = {"derivatives", "nn_backward", "nn_training", "mc_softmax_loss"}
+#: The reflection answers of notebook 3, graded by hand in the formgrader (2 points each).
+REFLECTIONS = {
+    f"reflection_{topic}"
+    for topic in (
+        "nonlinearity",
+        "vanishing_gradients",
+        "backpropagation",
+        "initialisation",
+        "learning_rate",
+        "regularisation",
+    )
+}
+#: An unanswered reflection scores 0 automatically (nbgrader sees the stub is unchanged).
 NOTEBOOK3_CELLS = {
     "mc_softmax_loss",
     "mc_backward",
@@ -30,7 +43,8 @@ NOTEBOOK3_CELLS = {
     "experiments",
     "l2_regularisation",
     "weight_snapshot",
-}
+} | REFLECTIONS
+NB3 = "03_multiclass_and_experiments"
 
 pytestmark = pytest.mark.slow
 
@@ -111,3 +125,39 @@ def test_feedback_shows_messages_but_no_hidden_tests(course):
     assert "Graded outside your notebook" in text and "Likely mistake" in text
     for secret in ("BEGIN HIDDEN TESTS", "grade_cell(", "MARK SCHEME", "reference_impl"):
         assert secret not in text
+
+
+def reflection_grades(course: Course, student: str) -> dict[str, tuple[float | None, bool, str]]:
+    """reflection grade id -> (auto score, needs manual grade, auto comment) in the gradebook."""
+    with Gradebook(course.coursedir.db_url, course.coursedir.course_id) as gradebook:
+        notebook = gradebook.find_submission_notebook(NB3, ASSIGNMENT, student)
+        comments = {comment.name: comment.auto_comment for comment in notebook.comments}
+        return {
+            grade.name: (grade.auto_score, grade.needs_manual_grade, comments[grade.name])
+            for grade in notebook.grades
+            if grade.name in REFLECTIONS
+        }
+
+
+def test_answered_reflections_wait_for_a_manual_grade(course):
+    stored = reflection_grades(course, "alice_complete")
+    assert set(stored) == REFLECTIONS
+    assert all(grade == (None, True, None) for grade in stored.values()), stored
+    with Gradebook(course.coursedir.db_url, course.coursedir.course_id) as gradebook:
+        notebook = gradebook.find_submission_notebook(NB3, ASSIGNMENT, "alice_complete")
+        assert sum(g.max_score for g in notebook.grades if g.name in REFLECTIONS) == 12
+
+
+def test_unanswered_reflections_score_zero_without_a_grader(course):
+    stored = reflection_grades(course, "carol_empty")
+    assert all(grade == (0, False, "No response.") for grade in stored.values()), stored
+
+
+def test_formgrader_notebook_shows_each_mark_scheme_above_its_answer(course):
+    folder = course.path("autograded", assignment=ASSIGNMENT, student="alice_complete")
+    cells = nbformat.read(folder / f"{NB3}.ipynb", as_version=4).cells
+    ids = [cell.metadata.get("nbgrader", {}).get("grade_id") for cell in cells]
+    for grade_id in REFLECTIONS:
+        question = cells[ids.index(grade_id) - 1]
+        assert "=== BEGIN MARK SCHEME ===" in question.source, grade_id
+        assert question.metadata.nbgrader.grade_id == grade_id.replace("reflection_", "question_")

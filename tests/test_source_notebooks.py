@@ -1,10 +1,10 @@
 """The instructor notebooks in ``source/mlp_from_scratch`` and their helper module.
 
 Fast tests check the nbgrader metadata (grade ids, points, cell kinds), the structure of
-solution, test and task cells, and ``mlp_helpers``. The slow tests execute the three notebooks once
-per session (hidden-test regions removed, as ``gradekit`` is not needed for that), then check that
-they run without errors or anything on stderr, reach the lecture's results, and stay within the
-time budget.
+solution, test and manually graded cells, and ``mlp_helpers``. The slow tests execute the three
+notebooks once per session (hidden-test regions removed, as ``gradekit`` is not needed for that),
+then check that they run without errors or anything on stderr, reach the lecture's results, and
+stay within the time budget.
 """
 
 from __future__ import annotations
@@ -53,8 +53,8 @@ AUTOGRADED: dict[str, dict[str, int]] = {
         "weight_snapshot": 2,
     },
 }
-#: Manually graded task cells (markdown): grade id -> points.
-TASKS: dict[str, dict[str, int]] = {
+#: Manually graded answer cells (markdown, graded in the formgrader): grade id -> points.
+MANUAL: dict[str, dict[str, int]] = {
     NB1: {},
     NB2: {},
     NB3: {
@@ -69,7 +69,7 @@ TASKS: dict[str, dict[str, int]] = {
         )
     },
 }
-#: Cells the student writes.
+#: Code cells the student writes.
 SOLUTIONS: dict[str, set[str]] = {
     NB1: {
         "logistic_regression",
@@ -115,6 +115,8 @@ HIDDEN_TAIL = re.compile(
 MARK_SCHEME = re.compile(
     r"=== BEGIN MARK SCHEME ===\n\(2 points\) .+\n=== END MARK SCHEME ===$", re.S
 )
+#: A manually graded answer in the instructor's version: a model answer, replaced in the release.
+MODEL_ANSWER = re.compile(r"^### BEGIN SOLUTION\n.{200,}\n### END SOLUTION$", re.S)
 METRICS_MARKER = "__SOURCE_NOTEBOOK_METRICS__"
 
 
@@ -128,16 +130,21 @@ def nbgrader_meta(cell: nbformat.NotebookNode) -> dict[str, Any]:
 
 def expected_meta(kind: str, grade_id: str, points: int = 0) -> dict[str, Any]:
     meta: dict[str, Any] = {
-        "grade": kind == "test",
+        "grade": kind in ("test", "answer"),
         "grade_id": grade_id,
-        "locked": kind != "solution",
+        "locked": kind not in ("solution", "answer"),
         "schema_version": 3,
-        "solution": kind == "solution",
-        "task": kind == "task",
+        "solution": kind in ("solution", "answer"),
+        "task": False,
     }
-    if kind in ("test", "task"):
+    if kind in ("test", "answer"):
         meta["points"] = points
     return meta
+
+
+def question_id(answer_id: str) -> str:
+    """The grade id of the locked question cell above a manually graded answer."""
+    return answer_id.replace("reflection_", "question_", 1)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -168,34 +175,41 @@ def test_nbgrader_metadata(name: str) -> None:
     nb = read(name)
     grade_ids = [nbgrader_meta(cell)["grade_id"] for cell in nb.cells if nbgrader_meta(cell)]
     assert len(grade_ids) == len(set(grade_ids)), "grade ids must be unique"
-    seen: dict[str, dict[str, int]] = {"test": {}, "task": {}}
+    seen: dict[str, dict[str, int]] = {"test": {}, "answer": {}}
     solutions = set()
+    questions = set()
     for cell in nb.cells:
         meta = nbgrader_meta(cell)
         if not meta:
             assert cell.cell_type == "markdown", f"code cell {cell.id} has no nbgrader metadata"
             continue
         grade_id = meta["grade_id"]
-        if meta["solution"]:
+        if meta["solution"] and meta["grade"]:
+            kind = "answer"
+        elif meta["solution"]:
             kind = "solution"
             solutions.add(grade_id)
         elif meta["grade"]:
             kind = "test"
-        elif meta["task"]:
-            kind = "task"
         else:
             kind = "locked"
+            if cell.cell_type == "markdown":
+                questions.add(grade_id)
         if kind in seen:
             seen[kind][grade_id] = meta.get("points", 0)
         assert meta == expected_meta(kind, grade_id, meta.get("points", 0)), grade_id
-        assert cell.cell_type == ("markdown" if kind == "task" else "code"), grade_id
+        if kind == "answer":
+            assert cell.cell_type == "markdown", grade_id
+        elif kind != "locked":
+            assert cell.cell_type == "code", grade_id
     assert seen["test"] == AUTOGRADED[name]
-    assert seen["task"] == TASKS[name]
+    assert seen["answer"] == MANUAL[name]
     assert solutions == SOLUTIONS[name]
+    assert questions == {question_id(grade_id) for grade_id in MANUAL[name]}
 
 
 def test_points_add_up_to_100() -> None:
-    total = sum(sum(AUTOGRADED[n].values()) + sum(TASKS[n].values()) for n in NOTEBOOKS)
+    total = sum(sum(AUTOGRADED[n].values()) + sum(MANUAL[n].values()) for n in NOTEBOOKS)
     assert total == TOTAL_POINTS
     in_notebooks = sum(
         nbgrader_meta(cell).get("points", 0) for name in NOTEBOOKS for cell in read(name).cells
@@ -219,7 +233,7 @@ def test_solution_cells_hold_only_definitions(name: str) -> None:
     allowed = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef, ast.Assign)
     for cell in read(name).cells:
         meta = nbgrader_meta(cell)
-        if not meta.get("solution"):
+        if not meta.get("solution") or cell.cell_type != "code":
             continue
         assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source
         for node in ast.parse(cell.source).body:
@@ -228,15 +242,26 @@ def test_solution_cells_hold_only_definitions(name: str) -> None:
                 assert not any(isinstance(n, ast.Call) for n in ast.walk(node)), meta["grade_id"]
 
 
-def test_reflection_tasks_have_mark_schemes_and_answer_cells() -> None:
+def test_reflection_answers_follow_their_question_and_mark_scheme() -> None:
     cells = read(NB3).cells
-    for index, cell in enumerate(cells):
-        if not nbgrader_meta(cell).get("task"):
-            continue
-        assert MARK_SCHEME.search(cell.source), cell.id
-        answer = cells[index + 1]
-        assert answer.cell_type == "markdown" and not nbgrader_meta(answer)
-        assert answer.source == "*Your answer here.*"
+    ids = [nbgrader_meta(cell).get("grade_id") for cell in cells]
+    for grade_id in MANUAL[NB3]:
+        index = ids.index(grade_id)
+        assert ids[index - 1] == question_id(grade_id), grade_id
+        assert MARK_SCHEME.search(cells[index - 1].source), grade_id
+        assert MODEL_ANSWER.match(cells[index].source), grade_id
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_mark_schemes_only_in_locked_questions(name: str) -> None:
+    # nbgrader_config.py lets mark schemes live outside task cells (ClearMarkScheme
+    # .enforce_metadata = False); only a locked cell is restored, with its mark scheme, for the
+    # formgrader, so a mark scheme anywhere else would silently never reach the instructor.
+    for cell in read(name).cells:
+        if "MARK SCHEME" in cell.source:
+            meta = nbgrader_meta(cell)
+            assert meta.get("locked") and not meta.get("solution"), cell.id
+            assert meta["grade_id"].startswith("question_"), cell.id
 
 
 # ----------------------------------------------------------------------------------------------
