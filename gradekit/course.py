@@ -58,6 +58,11 @@ class GradeKit(LoggingConfigurable):
     max_output_mb = Int(
         16, help="Outputs a notebook's execution may produce, in MiB (the rest is dropped)."
     ).tag(config=True)
+    preload = List(
+        Unicode(),
+        list(Limits.preload),
+        help="Modules the sandbox's fork server imports once, for every student process.",
+    ).tag(config=True)
     isolation = Unicode(
         "auto",
         help="How student code is confined: auto (the strongest this machine allows), "
@@ -67,6 +72,7 @@ class GradeKit(LoggingConfigurable):
     def limits(self) -> Limits:
         return Limits(
             isolation=self.isolation,
+            preload=tuple(self.preload),
             call_timeout=self.call_timeout,
             load_timeout=self.load_timeout,
             notebook_budget=self.notebook_budget,

@@ -285,6 +285,11 @@ def suite_digest(folders: Iterable[Path]) -> str:
 
 # -- 2. run (any worker) ------------------------------------------------------------------------
 
+#: The thread that runs the trusted checks, for the life of the worker process: the sandbox's
+#: fork server it starts dies with the thread that started it (bubblewrap's --die-with-parent),
+#: so a thread per job would pay for a new fork server (importing torch) every time.
+_CHECKS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gradekit-checks")
+
 
 def run_job(job: Job) -> Outcome:
     """Execute and grade one submission. Runs on a worker with only the kit installed.
@@ -310,13 +315,10 @@ def run_job(job: Job) -> Outcome:
         name: nbformat.reads(text, as_version=nbformat.NO_CONVERT)
         for name, text in job.notebooks.items()
     }
-    with (
-        tempfile.TemporaryDirectory(prefix="gradekit-job-") as folder,
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="gradekit-checks") as checks,
-    ):
+    with tempfile.TemporaryDirectory(prefix="gradekit-job-") as folder:
         _write_files(Path(folder), job.files)
         gradings: dict[str, Future[NotebookResult]] = {
-            name: checks.submit(
+            name: _CHECKS.submit(
                 grade_notebook,
                 notebook=notebook_from_dict(as_nbformat(nb), name=name),
                 suite=suite,
