@@ -9,7 +9,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Debian packages the kit uses: bubblewrap confines student code (without it: rlimits only);
 # chromium is the headless browser of the JupyterLab tests (driven by Playwright, which never
 # downloads a browser of its own here).
-DEBIAN_PACKAGES := bubblewrap chromium
+DEBIAN_PACKAGES := bubblewrap chromium postgresql
 # `make lab` serves on 127.0.0.1:$(LAB_PORT).
 LAB_PORT ?= 8888
 

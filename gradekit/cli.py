@@ -140,7 +140,7 @@ def report(*, course: Course, assignment: str, folder: Path) -> Path:
         The HTML file.
     """
     results = reports.collect_results(course=course, assignment=assignment)
-    graded = set(results.students)
+    graded = {student.student for student in results.students}
     not_graded = {
         student: reason
         for student, reason in last_failures(course=course, assignment=assignment).items()

@@ -1,14 +1,12 @@
 """End to end: ``nbgrader autograde`` of the bundled submissions with the kit's configuration.
 
 The course is copied to a temporary folder (the repository's gradebook is never touched), the
-release is generated, every sample student is autograded through nbgrader's own API, and the
-gradebook, the autograded notebooks and the feedback are checked.
+release is generated, every sample student is autograded through nbgrader's own API (the
+``nbgrader_course`` fixture of ``tests/conftest.py``), and the gradebook, the autograded notebooks
+and the feedback are checked.
 """
 
 from __future__ import annotations
-
-import shutil
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -16,10 +14,8 @@ from nbgrader.api import Gradebook
 
 from gradekit.course import Course
 from gradekit.nbgrader_plugin import read_results
-from tests.samples import SAMPLES
+from tests.courses import ASSIGNMENT, grades
 
-ROOT = Path(__file__).resolve().parent.parent
-ASSIGNMENT = "mlp_from_scratch"
 #: Grade cells where bob's three bugs (one per notebook) cost points.
 BOB_LOSES = {"derivatives", "nn_backward", "nn_training", "mc_softmax_loss"}
 #: The reflection answers of notebook 3, graded by hand in the formgrader (2 points each).
@@ -50,33 +46,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory) -> Course:
-    folder = tmp_path_factory.mktemp("course")
-    for name in ("nbgrader_config.py",):
-        shutil.copy(ROOT / name, folder)
-    for name in ("source", "submitted"):
-        shutil.copytree(ROOT / name, folder / name)
-    for name in ("grader_tests", "reference_impl"):
-        (folder / name).symlink_to(ROOT / name)
-    course = Course.find(folder)
-    api = course.api()
-    assert api.generate_assignment(ASSIGNMENT, force=True, create=True)["success"]
-    for student in SAMPLES:
-        result = api.autograde(ASSIGNMENT, student, force=True, create=True)
-        assert result["success"], result.get("error")
-    return course
-
-
-def grades(course: Course, student: str) -> dict[str, tuple[float, float]]:
-    """grade id -> (auto score, max score) of every autograded cell in the gradebook."""
-    with Gradebook(course.coursedir.db_url, course.coursedir.course_id) as gradebook:
-        submission = gradebook.find_submission(ASSIGNMENT, student)
-        return {
-            grade.name: (grade.auto_score, grade.max_score)
-            for notebook in submission.notebooks
-            for grade in notebook.grades
-            if grade.auto_score is not None
-        }
+def course(nbgrader_course: Course) -> Course:
+    return nbgrader_course
 
 
 def test_complete_submission_gets_every_autograded_point(course):

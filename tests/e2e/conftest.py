@@ -21,6 +21,7 @@ import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
 from gradekit.course import Course
+from tests.courses import autograde_with_nbgrader, copy_course
 from tests.e2e.lab import (
     ASSIGNMENT,
     CHROMIUM,
@@ -60,17 +61,8 @@ def chromium_installed() -> None:
 def e2e_course(tmp_path_factory: pytest.TempPathFactory) -> Course:
     """A copy of the course with the release generated and every bundled submission autograded."""
     folder = tmp_path_factory.mktemp("lab-course")
-    shutil.copy(ROOT / "nbgrader_config.py", folder)
-    for name in ("source", "submitted"):
-        shutil.copytree(ROOT / name, folder / name)
-    for name in ("grader_tests", "reference_impl"):
-        (folder / name).symlink_to(ROOT / name)
-    course = Course.find(folder)
-    api = course.api()
-    assert api.generate_assignment(ASSIGNMENT, force=True, create=True)["success"]
-    for student in SAMPLES:
-        result = api.autograde(ASSIGNMENT, student, force=True, create=True)
-        assert result["success"], result.get("error")
+    course = copy_course(folder)
+    autograde_with_nbgrader(course, SAMPLES)
     shutil.copytree(course.path("release", assignment=ASSIGNMENT), folder / STUDENT_FOLDER)
     return course
 
