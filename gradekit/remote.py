@@ -300,6 +300,7 @@ class Submission:
         seed: int | None = None,
         return_args: bool = False,
         substitute: Iterable[str] = (),
+        forbid: Iterable[str] | None = None,
         timeout: float | None = None,
     ) -> CallResult:
         """Call a global of the notebook (or a method of ``ref``).
@@ -312,10 +313,17 @@ class Submission:
             seed: Seed NumPy, ``random`` and torch in the worker right before the call.
             return_args: Also return the arguments as they are after the call (mutation checks).
             substitute: Names replaced by their reference versions during the call.
+            forbid: Watch the call with the worker's runtime guard (:class:`gradekit.worker.Guard`):
+                packages it may not use (the reference implementation, except through the
+                names put in place, and the graders' files are always forbidden then). ``None``:
+                no guard.
             timeout: Seconds allowed (default: ``Limits.call_timeout``).
 
         Returns:
             The result as plain data; objects come back as handles (``RemoteRef``).
+
+        Raises:
+            Forbidden: The guard saw the call take a forbidden shortcut.
         """
         if ref is not None:
             target: dict[str, Any] = {"ref": ref.handle_in(self), "attr": name}
@@ -333,8 +341,13 @@ class Submission:
             "seed": seed,
             "return_args": return_args,
             "substitute": list(substitute),
+            "forbid": None if forbid is None else list(forbid),
         }
         answer = self.request(message, label, timeout)
+        if answer.get("violations"):
+            shown = "; ".join(str(text) for text in answer["violations"])
+            self.incidents.append(f"forbidden: {label}: {shown}")
+            raise Forbidden(f"{label} {shown} while it ran (seen by the runtime guard)")
         args_after = None
         if return_args:
             positional, keywords = answer["args"]
@@ -349,11 +362,19 @@ class Student:
         submission: The loaded submission.
         substitute: Names replaced by their reference versions in every call, so that a bug in an
             earlier item does not cost points again here.
+        forbid: Packages every call may not use, watched by the worker's runtime guard
+            (``None``: unwatched); see :meth:`Submission.invoke`.
     """
 
-    def __init__(self, submission: Submission, substitute: Iterable[str] = ()):
+    def __init__(
+        self,
+        submission: Submission,
+        substitute: Iterable[str] = (),
+        forbid: Iterable[str] | None = None,
+    ):
         self.submission = submission
         self.substitute = tuple(substitute)
+        self.forbid = None if forbid is None else tuple(forbid)
 
     def invoke(
         self,
@@ -364,6 +385,7 @@ class Student:
     ) -> CallResult:
         """:meth:`Submission.invoke` with this view's substitutions; objects wrapped."""
         options.setdefault("substitute", self.substitute)
+        options.setdefault("forbid", self.forbid)
         result = self.submission.invoke(name, args, kwargs, **options)
         return CallResult(self.wrap(result.value), result.args_after)
 

@@ -69,7 +69,7 @@ def _exit_code(pid: int, statuses: dict[int, int]) -> str:
 
 def _become_worker(connection: socket.socket, control: socket.socket, home: Path) -> None:
     """In the forked child: a fresh session, folder and stdio, then serve the worker protocol."""
-    from gradekit.worker import Worker, serve
+    from gradekit.worker import Guard, Worker, serve
 
     control.close()
     os.setsid()
@@ -83,7 +83,7 @@ def _become_worker(connection: socket.socket, control: socket.socket, home: Path
     requests = connection.makefile("rb")
     responses = connection.makefile("wb")
     try:
-        serve(requests, responses, Worker(workdir=workdir))
+        serve(requests, responses, Worker(workdir=workdir, guard=Guard()))
     finally:
         os._exit(0)
 

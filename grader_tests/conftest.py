@@ -90,10 +90,19 @@ def submission(load_submission, notebook_grade_ids: list[str]) -> Submission:
     return load_submission(reference=REFERENCE_PACKAGE, provided=provided_names(notebook_grade_ids))
 
 
+#: Items that are meant to use PyTorch; every other item is written from scratch with NumPy.
+TORCH_ITEMS = ("pytorch_mlp", "pytorch_multiclass")
+#: Packages a from-scratch item may not call while the checks run it (the runtime guard; the
+#: source scan of ``test_integrity.py`` is the other half).
+FROM_SCRATCH_RUNTIME_FORBIDDEN = ("torch", "sklearn")
+
+
 @pytest.fixture
 def student(submission: Submission, grade_item: str) -> Student:
-    """The student's code as this check sees it: earlier items replaced by reference versions."""
-    return Student(submission, substitute=USES_REFERENCE.get(grade_item, ()))
+    """The student's code as this check sees it: earlier items replaced by reference versions,
+    and every call watched for forbidden shortcuts."""
+    forbid = () if grade_item in TORCH_ITEMS else FROM_SCRATCH_RUNTIME_FORBIDDEN
+    return Student(submission, substitute=USES_REFERENCE.get(grade_item, ()), forbid=forbid)
 
 
 @pytest.fixture

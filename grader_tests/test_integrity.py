@@ -11,10 +11,9 @@ from __future__ import annotations
 import pytest
 
 from gradekit.remote import Forbidden
-from grader_tests.conftest import GRADED_NAMES, USES_REFERENCE
+from grader_tests.conftest import GRADED_NAMES, TORCH_ITEMS, USES_REFERENCE
 from grader_tests.integrity import ALWAYS_FORBIDDEN, FROM_SCRATCH_FORBIDDEN, shortcuts
 
-TORCH_ITEMS = ("pytorch_mlp", "pytorch_multiclass")
 SOURCE_ITEMS = ("by_hand",)  # plain numbers, nothing to compute
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from gradekit.course import Course
 from gradekit.grading import grade_notebook
 from gradekit.notebook import as_nbformat, notebook_from_dict
 from gradekit.pytest_plugin import support_files
-from gradekit.sandbox import Limits
 from gradekit.scoring import NotebookResult
 from tests.banks import (
     ALTERNATIVES,
@@ -30,6 +30,8 @@ from tests.banks import (
 )
 
 SUITE = Path(__file__).resolve().parent.parent / "grader_tests"
+#: The course's own limits (nbgrader_config.py), so the bank is graded as submissions are.
+LIMITS = Course.find(SUITE.parent).settings.limits()
 NOTEBOOKS = [name for name in (NB1, NB2, NB3) if (SOURCE / f"{name}.ipynb").exists()]
 
 pytestmark = pytest.mark.slow
@@ -44,7 +46,7 @@ def grade(
         notebook=notebook_from_dict(as_nbformat(node), name=name),
         suite=SUITE,
         support_files=support_files(SOURCE),
-        limits=Limits(),
+        limits=LIMITS,
     )
 
 
