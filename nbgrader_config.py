@@ -32,17 +32,33 @@ from nbgrader.preprocessors import (  # noqa: E402
     CheckCellMetadata,
     ClearHiddenTests,
     ClearMarkScheme,
+    ClearOutput,
+    DeduplicateIds,
     GetGrades,
     IgnorePattern,
     LimitOutput,
+    OverwriteCells,
+    OverwriteKernelspec,
     SaveAutoGrades,
 )
 
 from gradekit.nbgrader_plugin import (  # noqa: E402
+    ForgetUnknownCells,
     HideHiddenTests,
     SandboxedExecute,
     TrustedGrades,
 )
+
+# nbgrader's sanitizing steps, with one that keeps a duplicated or renamed grade cell from failing
+# the whole submission (the missing cells are then put back by OverwriteCells).
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput,
+    DeduplicateIds,
+    ForgetUnknownCells,
+    OverwriteKernelspec,
+    OverwriteCells,
+    CheckCellMetadata,
+]
 
 c.Autograde.autograde_preprocessors = [
     HideHiddenTests,

@@ -163,7 +163,7 @@ def _run_jobs(
 ) -> Iterator[StudentRun]:
     """Keep ``in_flight`` jobs on the workers; store each outcome as it arrives."""
     queue = iter(students)
-    sent: dict[object, tuple[str, float]] = {}  # future key -> (student, time sent)
+    sent: dict[object, tuple[str, float, tuple[str, ...]]] = {}  # key -> student, sent, problems
     arrived = as_completed()
     failures: list[StudentRun] = []
 
@@ -181,7 +181,7 @@ def _run_jobs(
                 failures.append(StudentRun(student, "failed", problems=[_reason(error)]))
                 continue
             future = client.submit(run_job, job, key=f"grade-{student}-{uuid.uuid4().hex[:8]}")
-            sent[future.key] = (student, time.monotonic())
+            sent[future.key] = (student, time.monotonic(), job.problems)
             arrived.add(future)
             return
 
@@ -189,7 +189,7 @@ def _run_jobs(
         send_next()
     yield from _drain(failures)
     for future in arrived:
-        student, sent_at = sent.pop(future.key)
+        student, sent_at, packing_problems = sent.pop(future.key)
         try:
             outcome: Outcome = future.result()
             store_outcome(course=course, outcome=outcome)
@@ -198,9 +198,8 @@ def _run_jobs(
         else:
             submitted = course.path("submitted", assignment=assignment, student=student)
             state.remember(student, submitted, grades_only)
-            run = StudentRun(
-                student, "graded", problems=problems_of(outcome), worker=outcome.worker
-            )
+            problems = [*packing_problems, *problems_of(outcome)]
+            run = StudentRun(student, "graded", problems=problems, worker=outcome.worker)
         run.seconds = time.monotonic() - sent_at
         future.release()
         yield run

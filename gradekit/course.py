@@ -44,6 +44,9 @@ class GradeKit(LoggingConfigurable):
     load_timeout = Float(90.0, help="Seconds for loading a notebook's definitions.").tag(
         config=True
     )
+    statement_timeout = Float(
+        15.0, help="Seconds one statement of a notebook's definitions may take while loading."
+    ).tag(config=True)
     notebook_budget = Float(300.0, help="Seconds of student code per notebook in total.").tag(
         config=True
     )
@@ -75,6 +78,7 @@ class GradeKit(LoggingConfigurable):
             preload=tuple(self.preload),
             call_timeout=self.call_timeout,
             load_timeout=self.load_timeout,
+            statement_timeout=self.statement_timeout,
             notebook_budget=self.notebook_budget,
             memory_mb=self.memory_mb,
             max_restarts=self.max_restarts,

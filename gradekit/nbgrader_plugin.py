@@ -35,6 +35,7 @@ import nbformat
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode, from_dict
+from nbgrader.api import Gradebook
 from nbgrader.converters import Autograde
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
@@ -49,6 +50,8 @@ from gradekit.scoring import NotebookResult
 _STASH = "gradekit_hidden_tests"
 GRADING = "gradekit_grading"
 _EXECUTION_PROBLEMS = "gradekit_execution_problems"
+#: Cells in a row that time out before the kernel counts as unresponsive (no more cells run).
+MAX_TIMEOUTS_IN_A_ROW = 2
 
 
 def is_autograded_test(cell: NotebookNode) -> bool:
@@ -164,6 +167,28 @@ def sanitize(
     return nb, resources
 
 
+class ForgetUnknownCells(NbGraderPreprocessor):
+    """A sanitizing step before nbgrader's ``OverwriteCells``: nbgrader metadata that names no
+    cell of the assignment (a grade id the gradebook does not know, none at all, or what
+    ``DeduplicateIds`` leaves of a duplicated cell) is removed, so the cell becomes an ordinary
+    one. nbgrader 0.9.6 would otherwise fail the whole submission on a ``KeyError``; its
+    ``OverwriteCells.add_missing_cells`` then puts back the cells that are really missing."""
+
+    def preprocess(
+        self, nb: NotebookNode, resources: ResourcesDict
+    ) -> tuple[NotebookNode, ResourcesDict]:
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gradebook:
+            notebook = gradebook.find_notebook(info["notebook"], info["assignment"])
+            known = {cell.name for cell in notebook.source_cells}
+        for cell in nb.cells:
+            meta = cell.get("metadata", {})
+            if "nbgrader" in meta and meta["nbgrader"].get("grade_id") not in known:
+                self.log.warning("Cell metadata %s names no cell of the assignment: removed", meta)
+                del meta["nbgrader"]
+        return nb, resources
+
+
 class HideHiddenTests(NbGraderPreprocessor):
     """Remove hidden test regions before the student's kernel runs the notebook, and start the
     trusted grading: it needs only the definitions, so it runs while the kernel executes."""
@@ -187,7 +212,8 @@ class SandboxedExecute(Execute):
 
     - The kernel runs in the sandbox (:mod:`gradekit.kernel_sandbox`).
     - The whole notebook has ``GradeKit.execution_budget`` seconds: each cell may take the smaller
-      of ``Execute.timeout`` and what is left, and cells after the budget are not run.
+      of ``Execute.timeout`` and what is left, and cells after the budget are not run; after
+      :data:`MAX_TIMEOUTS_IN_A_ROW` cells in a row time out, the kernel counts as unresponsive.
     - Outputs beyond ``GradeKit.max_output_mb`` per notebook are dropped (with a notice), so
       gigabytes of printing cannot exhaust the grader's memory.
     - A kernel that dies (``os._exit``, a crash, the memory limit) or cannot start ends the
@@ -211,6 +237,7 @@ class SandboxedExecute(Execute):
         self._deadline = time.monotonic() + self.budget
         self._output_bytes = 0
         self._stopped = False
+        self._timeouts_in_a_row = 0
         self.problems: list[str] = []
 
     def preprocess(
@@ -234,14 +261,11 @@ class SandboxedExecute(Execute):
             self._stop(cell, f"the notebook used up its {self.budget:g} s of execution time")
             return cell, resources
         try:
-            return super().preprocess_cell(cell, resources, index)
+            cell, resources = super().preprocess_cell(cell, resources, index)
         except CellTimeoutError:
-            # Interrupted after the cell's timeout; the next cells still get their chance.
-            self._note(f"cell {index + 1} did not finish in time and was interrupted")
             cell.outputs.append(
                 _error_output("CellTimeoutError", "the cell did not finish in time")
             )
-            return cell, resources
         except DeadKernelError:
             self._stop(
                 cell,
@@ -249,6 +273,15 @@ class SandboxedExecute(Execute):
                 "memory limit)",
             )
             return cell, resources
+        timed_out = any(output.get("ename") == "CellTimeoutError" for output in cell.outputs)
+        self._timeouts_in_a_row = self._timeouts_in_a_row + 1 if timed_out else 0
+        if timed_out:
+            # Interrupted after the cell's timeout; the next cells still get their chance,
+            # unless the kernel no longer answers at all.
+            self._note(f"cell {index + 1} did not finish in time and was interrupted")
+        if self._timeouts_in_a_row >= MAX_TIMEOUTS_IN_A_ROW:
+            self._stop(cell, f"{MAX_TIMEOUTS_IN_A_ROW} cells in a row did not finish in time")
+        return cell, resources
 
     def output(
         self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None, index: int

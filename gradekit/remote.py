@@ -142,6 +142,7 @@ class Submission:
         self.warnings: list[str] = []
         self.incidents: list[str] = []
         self._timed_out: set[str] = set()
+        self._load_timed_out = False
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -164,6 +165,11 @@ class Submission:
     def _ensure_started(self) -> Channel:
         if self._channel is not None:
             return self._channel
+        if self._load_timed_out:
+            raise StudentTimeout(
+                "loading your notebook's definitions did not finish in time earlier, so no "
+                "further checks could run"
+            )
         if self.generation > 0:
             if self.restarts >= self.limits.max_restarts:
                 raise StudentCrash(
@@ -174,6 +180,7 @@ class Submission:
         self.generation += 1
         channel = self._start_channel()
         self._channel = channel
+        loading = False
         try:
             self._raw({"op": "hello"}, self.limits.load_timeout, "starting Python")
             if self._reference is not None:
@@ -187,16 +194,22 @@ class Submission:
                     "installing the reference names",
                 )
             cells = definition_cells(self.notebook)
+            loading = True
             loaded = self._raw(
                 {
                     "op": "load",
                     "cells": [{"key": cell.key, "source": cell.source} for cell in cells],
                     "support_files": self._support_files,
                     "provide": self._provided,
+                    "statement_timeout": self.limits.statement_timeout,
                 },
                 self.limits.load_timeout,
                 "loading your notebook's definitions",
             )
+        except StudentTimeout:
+            self._load_timed_out = loading  # loading again would time out again
+            self.close()
+            raise
         except StudentProblem:
             self.close()
             raise

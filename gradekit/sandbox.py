@@ -38,6 +38,8 @@ class Limits:
     Attributes:
         call_timeout: Seconds one request (a call into student code) may take.
         load_timeout: Seconds for starting the process and loading the notebook's definitions.
+        statement_timeout: Seconds one statement of the definitions may take while loading (a
+            slower one fails alone, as if it raised).
         notebook_budget: Seconds of student code per notebook in total; later checks fail fast.
         memory_mb: Address-space limit of the student's process, in MiB.
         max_response_mb: Largest answer accepted from the student's process, in MiB.
@@ -49,6 +51,7 @@ class Limits:
 
     call_timeout: float = 30.0
     load_timeout: float = 90.0
+    statement_timeout: float = 15.0
     notebook_budget: float = 300.0
     memory_mb: int = 3072
     max_response_mb: int = 64

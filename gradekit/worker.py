@@ -22,7 +22,9 @@ import inspect
 import os
 import random
 import shutil
+import signal
 import sys
+import threading
 import traceback
 import warnings
 from collections.abc import Callable, Iterator
@@ -45,6 +47,9 @@ class Worker:
         namespace: The globals the student's cells run in (a fresh dict in a sandbox; the live
             kernel namespace when an instructor grades a cell inside Jupyter).
         workdir: Folder for support modules and the reference package.
+        guard: The runtime guard that watches requests which ask for it (a sandboxed worker).
+        time_limits: Limit each statement's time while definitions load (uses SIGALRM: only in
+            a process of its own, never in an instructor's kernel).
     """
 
     def __init__(
@@ -52,6 +57,7 @@ class Worker:
         namespace: dict[str, Any] | None = None,
         workdir: Path | None = None,
         guard: Guard | None = None,
+        time_limits: bool = False,
     ):
         self.namespace: dict[str, Any] = (
             namespace
@@ -65,6 +71,7 @@ class Worker:
         self.provided: set[str] = set()
         self.granted: set[str] = set()
         self.guard = guard
+        self.time_limits = time_limits
 
     # -- request dispatch -------------------------------------------------------------------
 
@@ -126,7 +133,8 @@ class Worker:
             # An instructor's live kernel keeps its own definitions; a fresh sandbox gets ours.
             self.namespace.setdefault(name, getattr(self.reference, name))
             self.provided.add(name)
-        return [self._run_cell(cell["key"], cell["source"]) for cell in request["cells"]]
+        limit = float(request.get("statement_timeout") or 0) if self.time_limits else 0.0
+        return [self._run_cell(cell["key"], cell["source"], limit) for cell in request["cells"]]
 
     def op_call(self, request: dict[str, Any]) -> Any:
         function = self._target(request["target"])
@@ -174,7 +182,9 @@ class Worker:
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _run_cell(self, key: str, source: str) -> dict[str, Any]:
+    def _run_cell(self, key: str, source: str, limit: float = 0) -> dict[str, Any]:
+        """Run a cell's definitions one statement at a time; each may take ``limit`` seconds
+        (0: no limit), so that one slow statement costs only what it defines."""
         before = set(self.namespace)
         errors = []
         try:
@@ -185,7 +195,8 @@ class Worker:
         for statement in statements:
             code = compile(ast.Module(body=[statement], type_ignores=[]), f"<{key}>", "exec")
             try:
-                exec(code, self.namespace)
+                with _time_limit(limit):
+                    exec(code, self.namespace)
             except BaseException as error:
                 described = self._describe_error(error)
                 errors.append(f"{described['type']}: {described['message']} ({described['where']})")
@@ -426,6 +437,29 @@ class Guard:
                 self.note("reads the graders' files")
 
 
+class StatementTimeout(Exception):
+    """A statement of the notebook's definitions took too long while they were loaded."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise :class:`StatementTimeout` in the block after ``seconds`` (main thread only)."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise StatementTimeout(f"it took longer than {seconds:g} s while your definitions loaded")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 @functools.cache
 def _package_folder(name: str) -> str:
     """Where an installed package's code lives ('' if it is not installed)."""
@@ -501,7 +535,7 @@ def main() -> None:
         os.dup2(devnull, fd)
     sys.stdin = open(os.devnull)  # noqa: SIM115 - lives as long as the process
     sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
-    serve(requests, responses, Worker(workdir=Path.cwd(), guard=Guard()))
+    serve(requests, responses, Worker(workdir=Path.cwd(), guard=Guard(), time_limits=True))
 
 
 if __name__ == "__main__":

@@ -83,7 +83,7 @@ def _become_worker(connection: socket.socket, control: socket.socket, home: Path
     requests = connection.makefile("rb")
     responses = connection.makefile("wb")
     try:
-        serve(requests, responses, Worker(workdir=workdir, guard=Guard()))
+        serve(requests, responses, Worker(workdir=workdir, guard=Guard(), time_limits=True))
     finally:
         os._exit(0)
 

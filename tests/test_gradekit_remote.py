@@ -222,3 +222,28 @@ def test_sandbox_hides_the_course_files(student):
         pytest.skip("bubblewrap is not available: files are not hidden (see the log)")
     with pytest.raises(StudentCodeError, match="FileNotFoundError"):
         student.call("read_file", __file__)
+
+
+def test_a_slow_statement_costs_only_what_it_defines():
+    limits = Limits(call_timeout=3, load_timeout=30, statement_timeout=1, max_restarts=1)
+    notebook = make_notebook(
+        "import time\nslow = time.sleep(60)\ndef after():\n    return 1",
+    )
+    with Submission(
+        notebook=notebook, start_channel=lambda: start_worker(limits), limits=limits
+    ) as sub:
+        sub.start()
+        assert any("StatementTimeout" in problem for problem in sub.load_report.problems)
+        assert Student(sub).call("after") == 1
+
+
+def test_a_load_that_times_out_is_not_tried_again():
+    limits = Limits(call_timeout=3, load_timeout=3, statement_timeout=0, max_restarts=3, preload=())
+    notebook = make_notebook("import time\nslow = time.sleep(60)\ndef after():\n    return 1")
+    with Submission(
+        notebook=notebook, start_channel=lambda: start_worker(limits), limits=limits
+    ) as sub:
+        for _ in range(2):
+            with pytest.raises(StudentTimeout):
+                Student(sub).call("after")
+        assert sub.generation == 1, "the notebook was loaded again after it timed out"
