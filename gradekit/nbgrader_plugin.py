@@ -20,6 +20,7 @@ Settings: :class:`gradekit.course.GradeKit` (``c.GradeKit.call_timeout = 30`` an
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import hashlib
 import json
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+from jupyter_core.utils import ensure_async
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode, from_dict
@@ -214,8 +216,9 @@ class SandboxedExecute(Execute):
     - The whole notebook has ``GradeKit.execution_budget`` seconds: each cell may take the smaller
       of ``Execute.timeout`` and what is left, and cells after the budget are not run; after
       :data:`MAX_TIMEOUTS_IN_A_ROW` cells in a row time out, the kernel counts as unresponsive.
-    - Outputs beyond ``GradeKit.max_output_mb`` per notebook are dropped (with a notice), so
-      gigabytes of printing cannot exhaust the grader's memory.
+    - Outputs beyond ``GradeKit.max_output_mb`` per notebook are dropped (with a notice) and the
+      cell that crossed the limit is interrupted, so gigabytes of printing neither exhaust the
+      grader's memory nor keep it busy receiving them.
     - A kernel that dies (``os._exit``, a crash, the memory limit) or cannot start ends the
       execution of that notebook instead of failing the whole submission: the cell where it
       happened says so, and the grades, which never depend on this execution, are stored as usual.
@@ -238,6 +241,7 @@ class SandboxedExecute(Execute):
         self._output_bytes = 0
         self._stopped = False
         self._timeouts_in_a_row = 0
+        self._interrupt: asyncio.Future[Any] | None = None
         self.problems: list[str] = []
 
     def preprocess(
@@ -295,9 +299,12 @@ class SandboxedExecute(Execute):
             return super().output(outs, msg, display_id, index)
         if self._output_bytes - size <= self.max_output_bytes:
             limit = self.max_output_bytes // (1024 * 1024)
-            self._note(f"outputs beyond {limit} MiB were dropped")
+            self._note(f"outputs beyond {limit} MiB were dropped and the cell was interrupted")
             notice = f"\n... output dropped: this notebook printed more than {limit} MiB ...\n"
             outs.append(from_dict({"output_type": "stream", "name": "stdout", "text": notice}))
+            if self.km is not None:
+                # Called from nbclient's event loop, which awaits the interrupted cell's end.
+                self._interrupt = asyncio.ensure_future(ensure_async(self.km.interrupt_kernel()))
         return None
 
     def _cell_timeout(self, cell: NotebookNode) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import textwrap
+import time
 from pathlib import Path
 
 import nbformat
@@ -94,3 +95,24 @@ def test_kernel_runs_unprivileged_without_network(seen):
     assert seen["uid"] == 65534
     assert not seen["network"]
     assert not seen["helper_writable"]
+
+
+def test_endless_printing_is_cut_at_the_output_limit(tmp_path):
+    from traitlets.config import Config
+
+    from gradekit.nbgrader_plugin import SandboxedExecute
+
+    config = Config()
+    config.GradeKit.max_output_mb = 1
+    config.Execute.timeout = 120
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("while True:\n    print('x' * 100_000)")]
+    )
+    executor = SandboxedExecute(config=config)
+    started = time.monotonic()
+    executor.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    seconds = time.monotonic() - started
+    assert executor.problems == ["outputs beyond 1 MiB were dropped and the cell was interrupted"]
+    printed = "".join(output.get("text", "") for output in nb.cells[0].outputs)
+    assert "output dropped" in printed and len(printed) <= 1024 * 1024 + 100
+    assert seconds < 60, f"the endless cell ran for {seconds:.0f} s instead of being interrupted"
