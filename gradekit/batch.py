@@ -127,7 +127,9 @@ def autograde_class(
             todo.append(student)
     workers = 0
     if todo:
-        with dask_client(jobs=jobs, scheduler=scheduler) as client:
+        # A local cluster gets no more workers than there are submissions to grade.
+        local_workers = min(jobs or os.cpu_count() or 1, len(todo))
+        with dask_client(jobs=local_workers, scheduler=scheduler) as client:
             workers = len(client.scheduler_info(n_workers=-1)["workers"])
             if observer:
                 observer.started(total=len(everyone), skipped=len(runs), workers=workers)

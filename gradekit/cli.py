@@ -24,6 +24,7 @@ import os
 import shutil
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -39,6 +40,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from sqlalchemy.exc import SAWarning
 
 from gradekit import report as reports
 from gradekit.batch import STATE_FOLDER, BatchSummary, StudentRun, autograde_class
@@ -202,7 +204,7 @@ class ProgressBar:
         self.task = self.progress.add_task("autograde", total=None, failed=0)
 
     def started(self, *, total: int, skipped: int, workers: int) -> None:
-        console.print(f"{total} submissions, {skipped} already graded, {workers} workers")
+        console.print(_start_line(total=total, skipped=skipped, workers=workers))
         self.progress.update(self.task, total=total - skipped)
         self.progress.start()
 
@@ -227,7 +229,7 @@ class LogLines:
 
     def started(self, *, total: int, skipped: int, workers: int) -> None:
         self.total = total - skipped
-        print(f"{total} submissions, {skipped} already graded, {workers} workers", flush=True)
+        print(_start_line(total=total, skipped=skipped, workers=workers), flush=True)
 
     def finished(self, run: StudentRun) -> None:
         self.done += 1
@@ -306,6 +308,13 @@ def run_autograde(*, course: Course, assignment: str, args: argparse.Namespace) 
     return 1 if summary.failed else 0
 
 
+def _start_line(*, total: int, skipped: int, workers: int) -> str:
+    def count(number: int, noun: str) -> str:
+        return f"{number} {noun}" + ("" if number == 1 else "s")
+
+    return f"{count(total, 'submission')}, {skipped} already graded, {count(workers, 'worker')}"
+
+
 def demo(*, course: Course, assignment: str, args: argparse.Namespace) -> int:
     """Release, autograde the bundled submissions, feedback, export and report."""
     release(course=course, assignment=assignment)
@@ -382,6 +391,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # (alembic) by name: work in the course, with this environment's commands first.
     os.chdir(course.root)
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    # nbgrader's gradebook code triggers SQLAlchemy autoflush warnings in normal operation.
+    warnings.filterwarnings("ignore", category=SAWarning, module="nbgrader")
     assignments = course.assignments
     assignment = args.assignment or (assignments[0] if len(assignments) == 1 else None)
     if assignment is None:
