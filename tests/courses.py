@@ -44,6 +44,13 @@ def copy_course(folder: Path, *, students: Iterable[str] | None = None, config: 
     return course
 
 
+def clone_course(course: Course, folder: Path) -> Course:
+    """A copy of ``course`` (gradebook, submissions and autograded notebooks included) in
+    ``folder``, for a test that changes what it grades."""
+    shutil.copytree(course.root, folder, symlinks=True)
+    return Course.find(folder)
+
+
 def autograde_with_nbgrader(course: Course, students: Iterable[str]) -> None:
     """Plain ``nbgrader autograde`` (nbgrader's API with the course's configuration)."""
     api = course.api()

@@ -34,7 +34,7 @@ SUITE = Path(__file__).resolve().parent.parent / "grader_tests"
 LIMITS = Course.find(SUITE.parent).settings.limits()
 NOTEBOOKS = [name for name in (NB1, NB2, NB3) if (SOURCE / f"{name}.ipynb").exists()]
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.bank]
 
 
 def grade(

@@ -4,7 +4,8 @@ A copy of the course with the bundled submissions is graded on a ``LocalCluster`
 processes (through ``scheduler=``, as an instructor's own cluster would be used) and compared
 with plain ``nbgrader autograde`` of the same submissions (``nbgrader_course``). Then: a rerun
 skips everything, a grades-only run reproduces the grades, the exports and the report cover every
-check, a batch killed with SIGKILL loses nothing, and PostgreSQL works as the gradebook.
+check, a batch killed with SIGKILL loses nothing, and PostgreSQL works as the gradebook (these
+two with grades-only batches, which are cheaper and store the same way).
 """
 
 from __future__ import annotations
@@ -145,7 +146,9 @@ def test_exports_and_report_cover_every_check(graded, tmp_path):
 
 # -- a batch killed with SIGKILL --------------------------------------------------------------
 
-#: Cheap submissions first: the kill comes right after the first one is stored.
+#: Cheap submissions first: the kill comes right after the first one is stored. The batch is
+#: a grades-only one on the module's cluster (cheaper): the process killed is the coordinator,
+#: the gradebook's only writer, which stores and records progress exactly as in a full run.
 KILLED_BATCH = ("carol_empty", "dave_partly_done", "bob_typical_bugs")
 
 
@@ -160,9 +163,10 @@ def run_cli(course: Course, *args: str) -> subprocess.Popen[str]:
     )
 
 
-def test_sigkill_mid_batch_then_rerun_loses_nothing(tmp_path, nbgrader_course):
+def test_sigkill_mid_batch_then_rerun_loses_nothing(tmp_path, cluster, nbgrader_course):
     course = copy_course(tmp_path / "course", students=KILLED_BATCH)
-    batch = run_cli(course, "autograde", "--jobs", "2", *KILLED_BATCH)
+    on_cluster = ("--scheduler", cluster.scheduler_address, "--grades-only")
+    batch = run_cli(course, "autograde", *on_cluster, *KILLED_BATCH)
     assert batch.stdout is not None
     lines = []
     for line in batch.stdout:
@@ -174,7 +178,7 @@ def test_sigkill_mid_batch_then_rerun_loses_nothing(tmp_path, nbgrader_course):
     assert batch.returncode == -signal.SIGKILL, "".join(lines)
     first = lines[-1].split()[2]
 
-    rerun = run_cli(course, "autograde", "--jobs", "2", *KILLED_BATCH)
+    rerun = run_cli(course, "autograde", *on_cluster, *KILLED_BATCH)
     output, _ = rerun.communicate(timeout=900)
     assert rerun.returncode == 0, output
     assert "1 skipped" in output and "2 graded" in output, output
@@ -269,7 +273,7 @@ def _wait_for(binaries: Path, port: int, seconds: float = 60) -> None:
 POSTGRES_BATCH = ("carol_empty", "bob_typical_bugs")
 
 
-def test_postgres_gradebook_gets_the_same_grades(tmp_path, postgres_url, nbgrader_course):
+def test_postgres_gradebook_gets_the_same_grades(tmp_path, postgres_url, cluster, nbgrader_course):
     course = copy_course(
         tmp_path / "course",
         students=POSTGRES_BATCH,
@@ -277,7 +281,12 @@ def test_postgres_gradebook_gets_the_same_grades(tmp_path, postgres_url, nbgrade
     )
     assert course.coursedir.db_url.startswith("postgresql")
     with quiet_gradebook():
-        summary = autograde_class(course=course, assignment=ASSIGNMENT, jobs=2)
+        summary = autograde_class(
+            course=course,
+            assignment=ASSIGNMENT,
+            scheduler=cluster.scheduler_address,
+            grades_only=True,  # the gradebook sees exactly what a full run writes, sooner
+        )
     assert [run.status for run in summary.runs] == ["graded"] * len(POSTGRES_BATCH)
     for student in POSTGRES_BATCH:
         assert grades(course, student) == grades(nbgrader_course, student), student

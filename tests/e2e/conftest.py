@@ -21,7 +21,7 @@ import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
 from gradekit.course import Course
-from tests.courses import autograde_with_nbgrader, copy_course
+from tests.courses import clone_course
 from tests.e2e.lab import (
     ASSIGNMENT,
     CHROMIUM,
@@ -32,7 +32,6 @@ from tests.e2e.lab import (
     LabServer,
     free_port,
 )
-from tests.samples import SAMPLES
 
 ROOT = Path(__file__).resolve().parents[2]
 VIEWPORT: ViewportSize = {"width": 1440, "height": 900}
@@ -58,11 +57,11 @@ def chromium_installed() -> None:
 
 
 @pytest.fixture(scope="session")
-def e2e_course(tmp_path_factory: pytest.TempPathFactory) -> Course:
-    """A copy of the course with the release generated and every bundled submission autograded."""
-    folder = tmp_path_factory.mktemp("lab-course")
-    course = copy_course(folder)
-    autograde_with_nbgrader(course, SAMPLES)
+def e2e_course(tmp_path_factory: pytest.TempPathFactory, nbgrader_course: Course) -> Course:
+    """A copy of the course with the release generated and every bundled submission autograded
+    (by plain ``nbgrader autograde``, the tests' shared ``nbgrader_course``)."""
+    folder = tmp_path_factory.mktemp("lab") / "course"
+    course = clone_course(nbgrader_course, folder)
     shutil.copytree(course.path("release", assignment=ASSIGNMENT), folder / STUDENT_FOLDER)
     return course
 
