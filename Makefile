@@ -13,7 +13,7 @@ DEBIAN_PACKAGES := bubblewrap chromium postgresql
 # `make lab` serves on 127.0.0.1:$(LAB_PORT).
 LAB_PORT ?= 8888
 
-.PHONY: help system venv release demo lab test test-fast e2e screenshots lint clean
+.PHONY: help system venv release demo lab test test-fast e2e screenshots bench lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -45,10 +45,11 @@ demo: venv  ## regenerate the release, autograde the bundled submissions, print 
 lab: release  ## JupyterLab for this course (formgrader, Validate) on 127.0.0.1:$(LAB_PORT); prints the token
 	$(BIN)/python -m gradekit.lab --port $(LAB_PORT)
 
+# Independent tests run two at a time; the slow end-to-end ones one after the other, because
+# they start two processes of their own (workers, kernels) and one measures the notebooks' time.
 test: venv  ## the whole test suite (slow end-to-end tests included)
-	$(BIN)/python -m pytest --ignore=tests/test_banks.py
-	# The bank grades ~70 submissions independently: two at a time.
-	$(BIN)/python -m pytest tests/test_banks.py -n 2
+	$(BIN)/python -m pytest -n 2 -m "not slow or bank"
+	$(BIN)/python -m pytest -m "slow and not bank"
 
 test-fast: venv  ## the test suite without the slow end-to-end tests and the bank
 	$(BIN)/python -m pytest -m "not slow"
@@ -58,6 +59,12 @@ e2e: venv  ## the JupyterLab tests only (student Validate, instructor formgrader
 
 screenshots: e2e  ## the JupyterLab tests, then their step screenshots copied to docs/screenshots
 	cp test-output/screenshots/*.png docs/screenshots/
+
+# The class-scale benchmark (about an hour here): N submissions, SAMPLE of them for the slow runs.
+N ?= 200
+SAMPLE ?= 20
+bench: venv  ## measure the floor, the kit serially and with 2 jobs, grades-only (bench/results.md)
+	$(BIN)/python -m bench.benchmark --submissions $(N) --sample $(SAMPLE)
 
 lint: venv  ## ruff and mypy
 	$(BIN)/ruff check .

@@ -1,0 +1,1 @@
+"""The class-scale benchmark (``make bench``); see :mod:`bench.benchmark`."""

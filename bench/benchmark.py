@@ -1,0 +1,218 @@
+"""The class-scale benchmark: ``make bench`` (not part of the tests; about an hour here).
+
+It builds synthetic submissions from the kit's own banks (``tests/banks.py``: correct ones with
+other but correct code, one-bug ones, empty and half-done ones), then measures, in one run:
+
+1. the floor: plain ``nbgrader autograde``, one submission after another, executing each
+   notebook with its public checks only (hidden tests removed, no kit), on a sample;
+2. the kit serially (``gradekit autograde --jobs 1``) on the same sample;
+3. the kit with 2 jobs on the same sample;
+4. the kit with 2 jobs on all submissions (the class-size target);
+5. ``--grades-only`` with 2 jobs on all submissions, whose grades must equal those of run 4.
+
+Every run starts from its own copy of the course (fresh gradebook). The floor's kernels get the
+same thread settings as the kit's sandboxed kernels (one BLAS/OpenMP thread), so the ratios
+measure the kit, not a thread setting. Results: ``bench/results.md`` (and ``results.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import nbformat
+
+from gradekit.batch import autograde_class
+from gradekit.course import Course
+from tests.banks import (
+    ALTERNATIVES,
+    BUGS,
+    NB1,
+    NB2,
+    NB3,
+    Variant,
+    release_notebook,
+    student_notebook,
+)
+from tests.courses import ASSIGNMENT, autograde_with_nbgrader, copy_course, grades, quiet_gradebook
+
+HERE = Path(__file__).resolve().parent
+NOTEBOOKS = (NB1, NB2, NB3)
+#: One cycle of the synthetic class (20 submissions): 6 correct (other but correct code where
+#: the bank has some), 10 with one bug, 2 half done (notebook 3 untouched), 2 empty.
+CYCLE = ("correct",) * 6 + ("buggy",) * 10 + ("half",) * 2 + ("empty",) * 2
+#: The floor's nbgrader steps: the public checks run in the kernel, the hidden ones are removed.
+FLOOR_CONFIG = """
+from bench.floor import PublicChecksOnly
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.preprocessors import (
+    AssignLatePenalties, CheckCellMetadata, Execute, LimitOutput, SaveAutoGrades,
+)
+c.Autograde.autograde_preprocessors = [
+    PublicChecksOnly, Execute, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+    AssignLatePenalties, CheckCellMetadata,
+]
+"""
+#: What the kit's sandbox gives every kernel; the floor's kernels get it too.
+THREADS = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+
+
+@dataclass(frozen=True)
+class Run:
+    """One measured run."""
+
+    name: str
+    submissions: int
+    seconds: float
+
+    @property
+    def per_submission(self) -> float:
+        return self.seconds / self.submissions
+
+
+def synthetic_class(count: int) -> Iterator[tuple[str, dict[str, nbformat.NotebookNode]]]:
+    """``count`` submissions: student id -> notebook name -> notebook, in :data:`CYCLE` order."""
+    correct = [None, *ALTERNATIVES]
+    for index in range(count):
+        kind = CYCLE[index % len(CYCLE)]
+        turn = index // len(CYCLE) * CYCLE.count(kind) + CYCLE[: index % len(CYCLE)].count(kind)
+        notebooks: dict[str, nbformat.NotebookNode] = {}
+        for name in NOTEBOOKS:
+            variant: Variant | None = None
+            if kind == "correct":
+                variant = correct[turn % len(correct)]
+            elif kind == "buggy":
+                variant = BUGS[turn % len(BUGS)]
+            if kind == "empty" or (kind == "half" and name == NB3):
+                notebooks[name] = release_notebook(name)
+            elif variant is not None and variant.notebook == name:
+                notebooks[name] = student_notebook(variant)
+            else:
+                notebooks[name] = student_notebook(None, name)
+        yield f"s{index:03d}-{kind}", notebooks
+
+
+def make_course(folder: Path, count: int, config: str = "") -> tuple[Course, list[str]]:
+    course = copy_course(folder, students=(), config=config)
+    students = []
+    for student, notebooks in synthetic_class(count):
+        target = course.path("submitted", assignment=ASSIGNMENT, student=student)
+        target.mkdir(parents=True)
+        for name, nb in notebooks.items():
+            nbformat.write(nb, target / f"{name}.ipynb")
+        students.append(student)
+    return course, students
+
+
+def timed(name: str, count: int, work: Callable[[], object]) -> Run:
+    print(f"{name}: {count} submissions ...", flush=True)
+    started = time.monotonic()
+    work()
+    run = Run(name, count, time.monotonic() - started)
+    print(f"  {run.seconds:.0f} s, {run.per_submission:.1f} s per submission", flush=True)
+    return run
+
+
+def kit(course: Course, *, jobs: int, grades_only: bool = False) -> Callable[[], object]:
+    def grade() -> None:
+        with quiet_gradebook():
+            summary = autograde_class(
+                course=course, assignment=ASSIGNMENT, jobs=jobs, grades_only=grades_only, force=True
+            )
+        assert not summary.failed, [(run.student, run.problems) for run in summary.failed]
+
+    return grade
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--submissions", type=int, default=200, help="class size (runs 4, 5)")
+    parser.add_argument("--sample", type=int, default=20, help="submissions of runs 1 to 3")
+    parser.add_argument("--out", type=Path, default=HERE / "results.md")
+    args = parser.parse_args()
+    os.environ.update(THREADS)
+    work = Path(tempfile.mkdtemp(prefix="gradekit-bench-"))
+    try:
+        floor_course, sample = make_course(work / "floor", args.sample, FLOOR_CONFIG)
+        floor = timed(
+            "floor (plain nbgrader, public checks)",
+            len(sample),
+            lambda: autograde_with_nbgrader(floor_course, sample),
+        )
+        serial_course, _ = make_course(work / "serial", args.sample)
+        serial = timed("kit, 1 job", args.sample, kit(serial_course, jobs=1))
+        pair_course, _ = make_course(work / "pair", args.sample)
+        pair = timed("kit, 2 jobs", args.sample, kit(pair_course, jobs=2))
+        class_course, students = make_course(work / "class", args.submissions)
+        whole = timed("kit, 2 jobs, whole class", len(students), kit(class_course, jobs=2))
+        full_grades = {student: grades(class_course, student) for student in students}
+        quick = timed(
+            "kit, 2 jobs, --grades-only, whole class",
+            len(students),
+            kit(class_course, jobs=2, grades_only=True),
+        )
+        same = full_grades == {student: grades(class_course, student) for student in students}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    runs = [floor, serial, pair, whole, quick]
+    write_results(args.out, runs, floor=floor, serial=serial, pair=pair, same_grades=same)
+    print(f"results: {args.out}")
+
+
+def write_results(
+    path: Path, runs: list[Run], *, floor: Run, serial: Run, pair: Run, same_grades: bool
+) -> None:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    lines = [
+        "# Benchmark: autograding a synthetic class",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} by `make bench` on {os.cpu_count()} cores "
+        f"({cpu}), Python {platform.python_version()}. Mix per 20 submissions: 6 correct, 10 with "
+        "one bug, 2 half done, 2 empty (from `tests/banks.py`); three notebooks each.",
+        "",
+        "| run | submissions | total | per submission | vs. floor |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for run in runs:
+        ratio = run.per_submission / floor.per_submission
+        lines.append(
+            f"| {run.name} | {run.submissions} | {run.seconds / 60:.1f} min | "
+            f"{run.per_submission:.1f} s | {ratio:.2f}x |"
+        )
+    lines += [
+        "",
+        f"- Kit serially vs. the floor: {serial.per_submission / floor.per_submission:.2f}x "
+        "(target ≤ 1.25x).",
+        f"- 2 jobs vs. 1 job: {serial.per_submission / pair.per_submission:.2f}x faster "
+        "(target ≥ 1.8x).",
+        f"- Whole class with 2 jobs: {runs[3].seconds / 60:.1f} min for {runs[3].submissions} "
+        "(target: 200 in ≤ 45 min).",
+        f"- Grades only with 2 jobs: {runs[4].per_submission:.1f} s per submission, "
+        f"{runs[4].seconds / 60:.1f} min for {runs[4].submissions} (target ≤ 3 s, 200 in ≤ 5 min); "
+        f"grades identical to the full run: {'yes' if same_grades else 'NO'}.",
+        "",
+    ]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    path.with_suffix(".json").write_text(
+        json.dumps({"runs": [asdict(run) for run in runs], "same_grades": same_grades}, indent=1),
+        encoding="utf-8",
+    )
+
+
+if __name__ == "__main__":
+    main()
