@@ -73,6 +73,15 @@ def release(*, course: Course, assignment: str) -> list[Path]:
     changed = [path for path in notebooks if update_hidden_check_counts(path, counts)]
     result = course.api().generate_assignment(assignment, force=True, create=True)
     if not result["success"]:
+        log = result.get("log", "")
+        if "because there are submissions associated with it" in log:
+            # nbgrader keeps a notebook's cells once it has graded submissions of it.
+            raise StepFailed(
+                f"nbgrader generate_assignment failed: the gradebook "
+                f"({course.coursedir.db_url}) holds graded submissions of an earlier version of "
+                f"{assignment} whose cells differ. Move the gradebook away to start afresh (for "
+                f"the bundled demo submissions: `make clean`), or keep the earlier cells."
+            )
         raise StepFailed(f"nbgrader generate_assignment failed:\n{result.get('error', '')}")
     return changed
 
