@@ -44,7 +44,8 @@ class StudentRun:
         student: The student id.
         status: ``graded``, ``skipped`` (already graded from the same files by the same
             graders) or ``failed`` (nothing stored; ``problems`` says why).
-        seconds: Time from sending the job to storing its outcome.
+        seconds: Time a worker spent grading it (for a failure: from sending the job to
+            the failure; queueing behind other jobs included).
         problems: Everything worth an instructor's look: unreadable notebooks, a kernel that
             died, timeouts and crashes during the checks, forbidden shortcuts.
         worker: Where the submission was graded.
@@ -201,8 +202,11 @@ def _run_jobs(
             submitted = course.path("submitted", assignment=assignment, student=student)
             state.remember(student, submitted, grades_only)
             problems = [*packing_problems, *problems_of(outcome)]
-            run = StudentRun(student, "graded", problems=problems, worker=outcome.worker)
-        run.seconds = time.monotonic() - sent_at
+            run = StudentRun(
+                student, "graded", problems=problems, worker=outcome.worker, seconds=outcome.seconds
+            )
+        if run.status == "failed":
+            run.seconds = time.monotonic() - sent_at
         future.release()
         yield run
         send_next()
