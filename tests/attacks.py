@@ -84,7 +84,8 @@ class Hostile:
             target.write_text(text, encoding="utf-8")
 
 
-def _grade_cell(nb: NotebookNode, grade_id: str) -> int:
+def grade_cell_index(nb: NotebookNode, grade_id: str) -> int:
+    """Where the cell with nbgrader's ``grade_id`` is in ``nb``."""
     return next(
         i
         for i, cell in enumerate(nb.cells)
@@ -94,14 +95,14 @@ def _grade_cell(nb: NotebookNode, grade_id: str) -> int:
 
 def _delete_cell(grade_id: str) -> Callable[[NotebookNode], None]:
     def tamper(nb: NotebookNode) -> None:
-        del nb.cells[_grade_cell(nb, grade_id)]
+        del nb.cells[grade_cell_index(nb, grade_id)]
 
     return tamper
 
 
 def _duplicate_cell(grade_id: str) -> Callable[[NotebookNode], None]:
     def tamper(nb: NotebookNode) -> None:
-        index = _grade_cell(nb, grade_id)
+        index = grade_cell_index(nb, grade_id)
         nb.cells.insert(index, copy.deepcopy(nb.cells[index]))
 
     return tamper
@@ -109,11 +110,11 @@ def _duplicate_cell(grade_id: str) -> Callable[[NotebookNode], None]:
 
 def _change_metadata(nb: NotebookNode) -> None:
     """More points, an unlocked test cell with its checks removed, another one renamed."""
-    activations = nb.cells[_grade_cell(nb, "activations")]
+    activations = nb.cells[grade_cell_index(nb, "activations")]
     activations.metadata.nbgrader.points = 100
     activations.metadata.nbgrader.locked = False
     activations.source = "pass"
-    nb.cells[_grade_cell(nb, "derivatives")].metadata.nbgrader.grade_id = "my_derivatives"
+    nb.cells[grade_cell_index(nb, "derivatives")].metadata.nbgrader.grade_id = "my_derivatives"
 
 
 FAKE_GRADE_CELL = """

@@ -21,7 +21,7 @@ from gradekit.nbgrader_plugin import read_results
 from gradekit.notebook import as_nbformat, notebook_from_dict
 from gradekit.pytest_plugin import support_files
 from gradekit.sandbox import choose_isolation
-from tests.attacks import ATTACKS, BAD_INPUTS, Hostile
+from tests.attacks import ATTACKS, BAD_INPUTS, Hostile, grade_cell_index
 from tests.banks import NB1, NB2, student_notebook
 from tests.courses import ASSIGNMENT, autograde_with_nbgrader, copy_course, grades, quiet_gradebook
 
@@ -133,11 +133,7 @@ def test_torch_autograd_in_backward_is_flagged(attacked):
 def test_printed_scores_are_replaced_by_the_trusted_feedback(attacked):
     folder = attacked.path("autograded", assignment=ASSIGNMENT, student="attack-printed-fake-score")
     nb = nbformat.read(folder / f"{NB1}.ipynb", as_version=4)
-    activations = next(
-        cell
-        for cell in nb.cells
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == "activations"
-    )
+    activations = nb.cells[grade_cell_index(nb, "activations")]
     assert [output.output_type for output in activations.outputs] == ["stream", "execute_result"]
     assert activations.outputs[0].text.startswith("Graded outside your notebook")
     assert float(activations.outputs[1].data["text/plain"]) < 4
