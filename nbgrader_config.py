@@ -93,14 +93,17 @@ c.GradeKit.trusted_packages = ["grader_tests", "reference_impl"]
 c.GradeKit.call_timeout = 30.0
 c.GradeKit.memory_mb = 3072  # the kernel's and the grading worker's memory limit
 c.GradeKit.isolation = "auto"  # bubblewrap where it works, else resource limits (logged)
-# Imported once per grading process instead of once per notebook (notebook 3 uses scikit-learn).
+# Imported once per grading process by the fork servers of the grading workers and of the
+# kernels, instead of once per notebook (what the notebooks and the graders import).
 c.GradeKit.preload = [
     "numpy",
     "torch",
     "torch._dynamo",
     "matplotlib.pyplot",
+    "sklearn.datasets",
     "sklearn.neural_network",
     "sklearn.model_selection",
+    "sklearn.preprocessing",
 ]
 c.GradeKit.execution_budget = 600.0  # seconds nbgrader's kernel may spend on one notebook
 c.GradeKit.max_output_mb = 16  # outputs kept per executed notebook

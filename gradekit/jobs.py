@@ -316,7 +316,12 @@ def run_job(job: Job) -> Outcome:
         for name, text in job.notebooks.items()
     }
     with tempfile.TemporaryDirectory(prefix="gradekit-job-") as folder:
+        # The kernel's folder holds what nbgrader's autograded folder holds: the other files and
+        # the notebooks (a notebook may import its siblings' definitions).
         _write_files(Path(folder), job.files)
+        _write_files(
+            Path(folder), {f"{name}.ipynb": text.encode() for name, text in job.notebooks.items()}
+        )
         gradings: dict[str, Future[NotebookResult]] = {
             name: _CHECKS.submit(
                 grade_notebook,

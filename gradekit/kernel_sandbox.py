@@ -1,120 +1,189 @@
 """The Jupyter kernel that executes a student's notebook, confined like the grading worker.
 
 ``nbgrader autograde`` runs every cell of the submission in a kernel: that is student code too.
-:class:`SandboxedKernelManager` starts the kernel under the same isolation as the grading worker
-(:func:`gradekit.sandbox.choose_isolation`): no network, no view of the course folder (gradebook,
-source, graders, reference, other students), the Python installation read-only, a private
-memory-backed home in which the submission's other files (helper modules) appear read-only, a
-memory limit and a process limit. The kernel talks to nbgrader over Unix sockets (ZeroMQ ``ipc``
-transport) in a throw-away folder that is the only thing of the host it can write to.
+:class:`SandboxedKernelManager` forks each kernel from a fork server (:mod:`gradekit.zygote`)
+that runs under the same isolation as the grading worker (:func:`gradekit.sandbox.choose_isolation`)
+and has already imported ipykernel and the modules of ``GradeKit.preload``: a kernel is ready in
+a fraction of a second instead of paying for importing torch and scikit-learn in every notebook.
 
-Under the ``rlimits`` fallback the kernel runs in a throw-away copy of the submission folder with
-the same memory limit and a minimal environment.
+What the kernel sees: no network, no view of the course folder (gradebook, source, graders,
+reference, other students), the Python installation read-only, a fresh private home (its working
+folder) in which the submission's files (its notebooks, helper modules) appear read-only, a
+memory limit and a process limit. Before a kernel starts, every process the previous one left
+behind is killed. The kernel talks to nbgrader over Unix sockets (ZeroMQ ``ipc`` transport) in
+a throw-away folder, the only thing of the host it can write to.
+
+Under the ``rlimits`` fallback the kernel gets the same fresh home, limits and environment, as a
+process of the grading machine.
 """
 
 from __future__ import annotations
 
-import os
+import asyncio
+import atexit
 import shutil
 import signal
-import subprocess
 import tempfile
+import threading
+import uuid
 from pathlib import Path
 from typing import Any
 
+from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.provisioning import LocalProvisioner
 
 from gradekit.course import GradeKit
-from gradekit.sandbox import (
-    SANDBOX_HOME,
-    bubblewrap_arguments,
-    choose_isolation,
-    kill_cgroup,
-    limit_resources,
-    pids_cgroup,
-    remove_cgroup,
-    worker_environment,
-)
+from gradekit.sandbox import Limits, Zygote
+
+#: Modules every kernel imports at start (the fork server imports them once).
+KERNEL_MODULES = ("ipykernel.kernelapp",)
 
 
-def _launcher_setup(memory_mb: int, cgroup: Path | None) -> None:
-    """Runs between fork and exec of the kernel's launcher (bwrap, or the kernel itself).
+class KernelServer:
+    """A fork server for kernels, and the two host folders its sandbox shares with the host.
 
-    Interrupting a kernel sends SIGINT to its process group, bwrap included, which would end the
-    sandbox. Ignoring SIGINT here is inherited through exec by bwrap; the kernel installs its own
-    SIGINT handler while it runs a cell, so interrupts still stop the cell.
+    ``files/<id>`` (read-only in the sandbox) holds a kernel's submission files, ``sockets/<id>``
+    (writable) its connection file and sockets; both appear at the same paths in the sandbox.
     """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    limit_resources(memory_mb, cgroup)
+
+    def __init__(self, limits: Limits):
+        self.root = Path(tempfile.mkdtemp(prefix="gradekit-kernels-"))
+        self.files = self.root / "files"
+        self.sockets = self.root / "sockets"
+        for folder in (self.files, self.sockets):
+            folder.mkdir()
+            folder.chmod(0o755 if folder is self.files else 0o777)
+        binds = [
+            ("--ro-bind", str(self.files), str(self.files)),
+            ("--bind", str(self.sockets), str(self.sockets)),
+        ]
+        self.zygote = Zygote(limits, (*limits.preload, *KERNEL_MODULES), binds)
+
+    def close(self) -> None:
+        self.zygote.close()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+_servers: dict[tuple[Limits, int], KernelServer] = {}
+_servers_lock = threading.Lock()
+
+
+def kernel_server(limits: Limits) -> KernelServer:
+    """This thread's kernel fork server for ``limits`` (started on first use).
+
+    One per thread: a fork server kills whatever its previous kernel left running, so two
+    notebooks executed at once (threads of one Dask worker) must not share one.
+    """
+    key = (limits, threading.get_ident())
+    with _servers_lock:
+        server = _servers.get(key)
+        if server is None or not server.zygote.alive:
+            if server is not None:
+                server.close()
+            server = _servers[key] = KernelServer(limits)
+        return server
+
+
+@atexit.register
+def _stop_servers() -> None:
+    with _servers_lock:
+        for server in _servers.values():
+            server.close()
+        _servers.clear()
+
+
+class ZygoteProvisioner(LocalProvisioner):
+    """jupyter_client's local provisioner with the kernel process forked by a
+    :class:`KernelServer` instead of started with ``Popen`` (connection file and ports as usual)."""
+
+    server: KernelServer | None = None
+    folder_id: str = ""
+
+    @property
+    def has_process(self) -> bool:
+        return self.pid is not None
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
+        assert self.server is not None
+        submission = Path(kwargs.get("cwd") or Path.cwd())
+        files = self.server.files / self.folder_id
+        shutil.rmtree(files, ignore_errors=True)
+        files.mkdir()
+        for entry in submission.iterdir():  # the notebooks too: notebook 3 imports notebook 1's
+            copy = shutil.copytree if entry.is_dir() else shutil.copy2
+            copy(entry, files / entry.name)
+        assert self.parent is not None  # the kernel manager, which wrote the connection file
+        connection_file = Path(self.parent.connection_file)
+        self.pid = self.pgid = self.server.zygote.start_kernel(files, connection_file)
+        self.cwd = str(files)
+        return self.connection_info
+
+    async def poll(self) -> int | None:
+        if self.pid is None or self.server is None:
+            return 0
+        return self.server.zygote.poll(self.pid)
+
+    async def wait(self) -> int | None:
+        code = await self.poll()
+        while code is None:
+            await asyncio.sleep(0.05)
+            code = await self.poll()
+        self.pid = None
+        return code
+
+    async def send_signal(self, signum: int) -> None:
+        if self.pid is not None and self.server is not None:
+            self.server.zygote.signal(self.pid, signum)
+
+    async def kill(self, restart: bool = False) -> None:
+        if self.pid is not None and self.server is not None:
+            self.server.zygote.kill(self.pid)
+
+    async def terminate(self, restart: bool = False) -> None:
+        await self.send_signal(signal.SIGTERM)
+
+    async def cleanup(self, restart: bool = False) -> None:
+        await super().cleanup(restart=restart)
+        if self.server is not None:
+            self.server.zygote.reset()  # whatever the kernel started dies with it
+            shutil.rmtree(self.server.files / self.folder_id, ignore_errors=True)
 
 
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels run confined (see the module's docstring).
 
-    Its limits are the grading worker's: ``GradeKit.memory_mb`` and ``GradeKit.isolation``.
+    Its limits are the grading worker's: ``GradeKit.memory_mb``, ``GradeKit.isolation`` and
+    ``GradeKit.preload``.
     """
 
     _folder: Path | None = None
-    _cgroup: Path | None = None
 
     async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
+        server = kernel_server(GradeKit(config=self.config).limits())
         if self._folder is not None:  # a restart: the old kernel's sockets are of no use
             shutil.rmtree(self._folder, ignore_errors=True)
-        self._folder = Path(tempfile.mkdtemp(prefix="gradekit-kernel-"))
-        sockets = self._folder / "sockets"
-        sockets.mkdir()
+        folder_id = uuid.uuid4().hex
+        self._folder = server.sockets / folder_id
+        self._folder.mkdir()
         # The kernel (uid nobody in its user namespace) creates its sockets here.
-        sockets.chmod(0o777)
+        self._folder.chmod(0o777)
         self.transport = "ipc"
-        self.ip = str(sockets / "kernel")
+        self.ip = str(self._folder / "kernel")
         self.connection_file = str(self._folder / "connection.json")
+        self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
+        provisioner = self.provisioner
+        if not isinstance(provisioner, ZygoteProvisioner):
+            provisioner = self.provisioner = ZygoteProvisioner(
+                kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self
+            )
+        provisioner.server = server
+        provisioner.folder_id = folder_id
+        self.log.info("Starting the kernel sandboxed (forked from a preloaded kernel)")
         return await super()._async_pre_start_kernel(**kw)
-
-    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
-        assert self._folder is not None
-        submission = Path(kw.pop("cwd", None) or os.getcwd())
-        files = [entry for entry in submission.iterdir() if entry.suffix != ".ipynb"]
-        limits = GradeKit(config=self.config).limits()
-        isolation = choose_isolation(limits.isolation)
-        if isolation.name == "bubblewrap":
-            env = worker_environment(SANDBOX_HOME)
-            binds = [("--ro-bind", str(entry), f"{SANDBOX_HOME}/{entry.name}") for entry in files]
-            binds += [
-                ("--bind", self.ip.rsplit("/", 1)[0], self.ip.rsplit("/", 1)[0]),
-                ("--ro-bind", self.connection_file, self.connection_file),
-            ]
-            argv = [
-                *bubblewrap_arguments(env, binds=binds, kit=False, new_session=False),
-                "--",
-                *kernel_cmd,
-            ]
-            cwd = self._folder
-        else:
-            cwd = self._folder / "work"
-            cwd.mkdir()
-            for entry in files:
-                copy = shutil.copytree if entry.is_dir() else shutil.copy2
-                copy(entry, cwd / entry.name)
-            env = worker_environment(str(cwd))
-            argv = kernel_cmd
-        self._cgroup = pids_cgroup()
-        memory_mb, cgroup = limits.memory_mb, self._cgroup
-        kw.update(
-            env=env,
-            cwd=str(cwd),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            preexec_fn=lambda: _launcher_setup(memory_mb, cgroup),
-        )
-        self.log.info("Starting the kernel sandboxed (%s)", isolation.name)
-        await super()._async_launch_kernel(argv, **kw)
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
-        if self._cgroup is not None:
-            kill_cgroup(self._cgroup)
-            remove_cgroup(self._cgroup)
-            self._cgroup = None
         if self._folder is not None and not restart:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None

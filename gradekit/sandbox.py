@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from gradekit import wire
+from gradekit.zygote import KIT_MOUNT
 
 
 @dataclass(frozen=True)
@@ -240,9 +241,15 @@ class Zygote:
     Args:
         limits: Limits of every worker it forks.
         preload: Modules imported once, before any fork.
+        binds: Extra mounts of its sandbox, as in :func:`bubblewrap_arguments`.
     """
 
-    def __init__(self, limits: Limits, preload: tuple[str, ...]):
+    def __init__(
+        self,
+        limits: Limits,
+        preload: tuple[str, ...],
+        binds: Sequence[tuple[str, str, str]] = (),
+    ):
         self.limits = limits
         self.control, theirs = socket.socketpair()
         isolation = choose_isolation(limits.isolation)
@@ -250,7 +257,7 @@ class Zygote:
         home = SANDBOX_HOME if isolation.name == "bubblewrap" else str(self.workdir)
         env = worker_environment(home)
         code = _ZYGOTE_BOOTSTRAP.format(fd=theirs.fileno())
-        argv = isolation.command([sys.executable, "-I", "-c", code, *preload], env)
+        argv = isolation.command([sys.executable, "-I", "-c", code, *preload], env, binds)
         self.cgroup = pids_cgroup()
         self.process = subprocess.Popen(
             argv,
@@ -279,6 +286,40 @@ class Zygote:
         finally:
             theirs.close()
         return ForkedChannel(ours, int(reply), self, self.limits.max_response_mb * 1024 * 1024)
+
+    def start_kernel(self, files: Path, connection_file: Path) -> int:
+        """Fork a Jupyter kernel (everything left from the previous process is killed first).
+
+        Args:
+            files: Folder with the submission's other files (the kernel's home links to them).
+            connection_file: The kernel's connection file (both paths as the sandbox sees them).
+
+        Returns:
+            The kernel's process id (in the zygote's PID namespace).
+        """
+        self.control.sendall(f"kernel {files} {connection_file}".encode())
+        return int(self._reply(self.limits.load_timeout))
+
+    def poll(self, pid: int) -> int | None:
+        """A child's exit code, ``None`` while it runs (a lost zygote counts as an exit)."""
+        try:
+            self.control.sendall(f"poll {pid}".encode())
+            reply = self._reply(10)
+        except (OSError, WorkerGone, WorkerTimeout):
+            return -signal.SIGKILL
+        return None if reply == "running" else int(reply)
+
+    def signal(self, pid: int, signum: int) -> None:
+        """Send ``signum`` to a child's process group."""
+        with contextlib.suppress(OSError, WorkerGone, WorkerTimeout):
+            self.control.sendall(f"signal {pid} {int(signum)}".encode())
+            self._reply(10)
+
+    def reset(self) -> None:
+        """Kill every process of the sandbox but the zygote."""
+        with contextlib.suppress(OSError, WorkerGone, WorkerTimeout):
+            self.control.sendall(b"reset")
+            self._reply(10)
 
     def status(self, pid: int) -> int | None:
         """A finished worker's exit code (``None`` if unknown)."""
@@ -320,8 +361,7 @@ class Zygote:
             self.cgroup = None
 
 
-#: Where the sandbox sees the kit's own package (read-only) and its private working folder.
-KIT_MOUNT = "/opt/gradekit"
+#: The sandbox's private working folder (the kit's own package is at ``KIT_MOUNT``, read-only).
 SANDBOX_HOME = "/sandbox"
 #: Size of the sandbox's private, memory-backed working folder.
 SANDBOX_TMPFS_BYTES = 512 * 1024 * 1024
@@ -351,11 +391,14 @@ class Isolation:
     name: str
     description: str
 
-    def command(self, argv: list[str], env: dict[str, str]) -> list[str]:
-        """``argv`` wrapped so that it runs confined (with exactly ``env`` as environment)."""
+    def command(
+        self, argv: list[str], env: dict[str, str], binds: Sequence[tuple[str, str, str]] = ()
+    ) -> list[str]:
+        """``argv`` wrapped so that it runs confined (with exactly ``env`` as environment and
+        the extra mounts ``binds``, see :func:`bubblewrap_arguments`)."""
         if self.name != "bubblewrap":
             return argv
-        return [*bubblewrap_arguments(env), "--", *argv]
+        return [*bubblewrap_arguments(env, binds=binds), "--", *argv]
 
 
 def bubblewrap_arguments(

@@ -1,12 +1,20 @@
 """A fork server inside the sandbox: one process imports the heavy modules once, then forks a fresh
-worker for every notebook.
+grading worker, or a fresh Jupyter kernel, for every notebook.
 
-Importing torch costs about two seconds; forking a process that already did costs milliseconds.
-The zygote runs confined like any worker (:mod:`gradekit.sandbox`) and talks to the trusted side
-over a Unix socket: ``spawn`` (with the worker's socket passed as a file descriptor) forks
-a worker that serves that socket, ``kill PID`` ends one. Before every spawn the zygote kills every
-other process in its sandbox, so nothing a previous student's code left running can touch the next
-worker. The zygote itself never runs student code.
+Importing torch, scikit-learn and ipykernel costs seconds; forking a process that already did costs
+milliseconds. The zygote runs confined like any worker (:mod:`gradekit.sandbox`) and talks to the
+trusted side over a Unix socket, one command per message:
+
+- ``spawn`` (with the worker's socket passed as a file descriptor): fork a grading worker;
+- ``kernel FILES CONNECTION_FILE``: fork an IPython kernel that serves that connection file, in a
+  fresh home whose entries link to the (read-only) submission files in ``FILES``;
+- ``poll PID`` / ``status PID``: a child's exit code (``running``; ``status`` waits a little);
+- ``signal PID SIGNUM`` / ``kill PID``: signal a child's process group;
+- ``reset``: kill every process of the sandbox but the zygote.
+
+Before every fork the zygote kills every other process in its sandbox, so nothing a previous
+student's code left running can touch the next student's process. The zygote itself never runs
+student code.
 """
 
 from __future__ import annotations
@@ -14,12 +22,16 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import random
 import signal
 import socket
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+#: Where the sandbox sees the kit's own package, read-only (see gradekit.sandbox).
+KIT_MOUNT = "/opt/gradekit"
 
 
 def preload(modules: list[str]) -> None:
@@ -88,6 +100,43 @@ def _become_worker(connection: socket.socket, control: socket.socket, home: Path
         os._exit(0)
 
 
+def _become_kernel(control: socket.socket, home: Path, files: Path, connection_file: str) -> None:
+    """In the forked child: a fresh session and home (with the submission's files), then run an
+    IPython kernel as ``python -m ipykernel_launcher -f CONNECTION_FILE`` would."""
+    control.close()
+    os.setsid()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the kernel handles SIGINT while a cell runs
+    workdir = Path(tempfile.mkdtemp(dir=home))
+    for entry in sorted(files.iterdir()):
+        (workdir / entry.name).symlink_to(entry)
+    os.chdir(workdir)
+    for key in ("HOME", "TMPDIR", "MPLCONFIGDIR"):
+        os.environ[key] = str(workdir)
+    tempfile.tempdir = None
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    sys.stdin = open(os.devnull)  # noqa: SIM115 - lives as long as the process
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+    # What `python -m ipykernel_launcher` would have: its own random state, the working folder
+    # first on the path and the kit's folder not on it, and the environment's "no bytecode" (the
+    # zygote runs isolated, -I, which ignores the environment).
+    random.seed()
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed()
+    sys.path[:] = [str(workdir)] + [path for path in sys.path if not path.startswith(KIT_MOUNT)]
+    sys.dont_write_bytecode = True
+    sys.argv = ["ipykernel_launcher", "-f", connection_file]
+    try:
+        from ipykernel.kernelapp import IPKernelApp
+
+        app = IPKernelApp.instance()
+        app.initialize(sys.argv[1:])
+        app.start()
+    finally:
+        os._exit(0)
+
+
 def main(control_fd: int) -> None:
     """The zygote's loop: preload, then answer ``spawn`` and ``kill`` requests on ``control_fd``."""
     preload(sys.argv[1:])
@@ -97,7 +146,7 @@ def main(control_fd: int) -> None:
     children: set[int] = set()
     statuses: dict[int, int] = {}
     while True:
-        message, fds, _, _ = socket.recv_fds(control, 256, 1)
+        message, fds, _, _ = socket.recv_fds(control, 4096, 1)
         if not message:
             break
         _reap(statuses)
@@ -111,9 +160,24 @@ def main(control_fd: int) -> None:
             connection.close()
             children.add(pid)
             control.sendall(f"{pid}\n".encode())
+        elif command == "kernel":
+            _clean_up(own_namespace, children)
+            files, _, connection_file = argument.partition(" ")
+            pid = os.fork()
+            if pid == 0:
+                _become_kernel(control, home, Path(files), connection_file)
+            children.add(pid)
+            control.sendall(f"{pid}\n".encode())
         elif command == "status":
             control.sendall(f"{_exit_code(int(argument), statuses)}\n".encode())
-        elif command == "kill":
+        elif command == "poll":
+            code = statuses.get(int(argument))
+            control.sendall(f"{'running' if code is None else code}\n".encode())
+        elif command in ("kill", "signal"):
+            target, _, number = argument.partition(" ")
             with contextlib.suppress(ProcessLookupError, PermissionError, ValueError):
-                os.killpg(int(argument), signal.SIGKILL)
+                os.killpg(int(target), int(number or signal.SIGKILL))
+            control.sendall(b"ok\n")
+        elif command == "reset":
+            _clean_up(own_namespace, children)
             control.sendall(b"ok\n")

@@ -40,6 +40,18 @@ PROBE = textwrap.dedent(
 )
 
 
+def _run_cells(folder: Path, *sources: str) -> list[str]:
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code) for code in sources])
+    client = NotebookClient(
+        nb,
+        kernel_manager_class=SandboxedKernelManager,
+        resources={"metadata": {"path": str(folder)}},
+        timeout=60,
+    )
+    client.execute()
+    return ["".join(out.get("text", "") for out in cell.outputs).strip() for cell in nb.cells]
+
+
 @pytest.fixture(scope="module")
 def seen(tmp_path_factory) -> dict:
     """What a probe cell sees from inside a kernel started for a submission folder."""
@@ -53,17 +65,8 @@ def seen(tmp_path_factory) -> dict:
         "source": str(ROOT / "source"),
         "submission_folder": str(submission),
     }
-    code = f"PATHS = {paths!r}\n{PROBE}\n"
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
-    client = NotebookClient(
-        nb,
-        kernel_manager_class=SandboxedKernelManager,
-        resources={"metadata": {"path": str(submission)}},
-        timeout=60,
-    )
-    client.execute()
-    output = "".join(out.get("text", "") for out in nb.cells[0].outputs)
-    assert output, f"the probe printed nothing: {nb.cells[0].outputs}"
+    output = _run_cells(submission, f"PATHS = {paths!r}\n{PROBE}\n")[0]
+    assert output, "the probe printed nothing"
     return ast.literal_eval(output) | {"submission_path": str(submission)}
 
 
@@ -74,8 +77,8 @@ def test_kernel_sees_the_submission_helpers_read_only(seen):
 
 def test_kernel_starts_in_a_throw_away_folder(seen):
     assert seen["cwd"] != seen["submission_path"]
-    # Only the submission's other files are there (IPython may add its profile folder).
-    assert set(seen["files"]) - {".ipython"} == {"helper_module.py"}
+    # Only the submission's files are there (IPython may add its profile folder).
+    assert set(seen["files"]) - {".ipython"} == {"helper_module.py", "student.ipynb"}
 
 
 @pytest.mark.skipif(
@@ -95,6 +98,44 @@ def test_kernel_runs_unprivileged_without_network(seen):
     assert seen["uid"] == 65534
     assert not seen["network"]
     assert not seen["helper_writable"]
+
+
+def test_each_kernel_gets_a_fresh_interpreter_and_home(tmp_path):
+    """Kernels are forked from one preloaded process: nothing of one student's kernel (files in
+    its home, changed modules, random state) reaches the next one's."""
+    leave_traces = textwrap.dedent(
+        """
+        import os, random, numpy
+        open(os.path.expanduser("~/left_behind.txt"), "w").write("x")
+        numpy.TAMPERED = True
+        print(random.random(), numpy.random.random(), os.getcwd())
+        """
+    )
+    look = textwrap.dedent(
+        """
+        import os, random, numpy
+        print(os.path.exists(os.path.expanduser("~/left_behind.txt")),
+              hasattr(numpy, "TAMPERED"), random.random(), numpy.random.random(), os.getcwd())
+        """
+    )
+    first = _run_cells(tmp_path, leave_traces)[0].split()
+    second = _run_cells(tmp_path, look)[0].split()
+    assert second[:2] == ["False", "False"], "the second kernel saw what the first one left"
+    assert first[0] != second[2] and first[1] != second[3], "both kernels drew the same numbers"
+    assert first[2] != second[4], "both kernels ran in the same folder"
+
+
+@pytest.mark.skipif(
+    choose_isolation().name != "bubblewrap", reason="bubblewrap is not available here"
+)
+def test_a_process_left_running_by_a_kernel_is_gone_before_the_next_kernel(tmp_path):
+    start = (
+        "import subprocess\nprint(subprocess.Popen(['sleep', '600'], start_new_session=True).pid)"
+    )
+    pid = int(_run_cells(tmp_path, start)[0])
+    check = f"import os\ntry:\n    os.kill({pid}, 0)\n    print('alive')\n"
+    check += "except OSError:\n    print('gone')"
+    assert _run_cells(tmp_path, check) == ["gone"]
 
 
 def test_endless_printing_is_cut_at_the_output_limit(tmp_path):
