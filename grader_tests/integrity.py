@@ -9,6 +9,7 @@ at every function or class of the notebook they use, and lists what it finds.
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass
 
 from gradekit.notebook import Notebook
@@ -41,21 +42,37 @@ class _Definition:
 
 def _definitions_and_aliases(notebook: Notebook) -> tuple[dict[str, _Definition], dict[str, str]]:
     """Top-level functions and classes of the notebook, and what each imported name refers to."""
+    cells = tuple(
+        (
+            cell.get("cell_type", ""),
+            cell["source"],
+            bool(meta.get("grade")) and not meta.get("solution"),
+            meta.get("grade_id", ""),
+        )
+        for cell in notebook.cells
+        for meta in [cell["metadata"].get("nbgrader", {})]
+    )
+    return _parse(cells)
+
+
+@functools.lru_cache(maxsize=8)  # every item's check of a notebook parses the same cells
+def _parse(
+    cells: tuple[tuple[str, str, bool, str], ...],
+) -> tuple[dict[str, _Definition], dict[str, str]]:
     definitions: dict[str, _Definition] = {}
     aliases: dict[str, str] = {}
-    for index, cell in enumerate(notebook.cells):
-        meta = cell["metadata"].get("nbgrader", {})
-        if cell.get("cell_type") != "code" or (meta.get("grade") and not meta.get("solution")):
+    for index, (cell_type, cell_source, is_test, grade_id) in enumerate(cells):
+        if cell_type != "code" or is_test:
             continue
         source = "\n".join(
             "pass" if line.lstrip().startswith(("%", "!")) else line
-            for line in cell["source"].splitlines()
+            for line in cell_source.splitlines()
         )
         try:
             tree = ast.parse(source)
         except SyntaxError:
             continue
-        key = f"cell {index + 1}" + (f" '{meta['grade_id']}'" if meta.get("grade_id") else "")
+        key = f"cell {index + 1}" + (f" '{grade_id}'" if grade_id else "")
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 for alias in node.names:
