@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import shutil
 import signal
 import tempfile
@@ -110,9 +111,7 @@ class ZygoteProvisioner(LocalProvisioner):
         files = self.server.files / self.folder_id
         shutil.rmtree(files, ignore_errors=True)
         files.mkdir()
-        for entry in submission.iterdir():  # the notebooks too: notebook 3 imports notebook 1's
-            copy = shutil.copytree if entry.is_dir() else shutil.copy2
-            copy(entry, files / entry.name)
+        _copy_files(submission, files)
         assert self.parent is not None  # the kernel manager, which wrote the connection file
         connection_file = Path(self.parent.connection_file)
         self.pid = self.pgid = self.server.zygote.start_kernel(files, connection_file)
@@ -148,6 +147,19 @@ class ZygoteProvisioner(LocalProvisioner):
         if self.server is not None:
             self.server.zygote.reset()  # whatever the kernel started dies with it
             shutil.rmtree(self.server.files / self.folder_id, ignore_errors=True)
+
+
+def _copy_files(submission: Path, target: Path) -> None:
+    """Copy the submission folder's files and folders, the notebooks too (a notebook may import
+    another's definitions). Links are never followed: one could point anywhere on the host."""
+    for entry in submission.iterdir():
+        if entry.is_symlink():
+            continue
+        if entry.is_dir():
+            with contextlib.suppress(shutil.Error):  # sockets and the like are left out
+                shutil.copytree(entry, target / entry.name, symlinks=True)
+        elif entry.is_file():
+            shutil.copy2(entry, target / entry.name)
 
 
 class SandboxedKernelManager(AsyncKernelManager):

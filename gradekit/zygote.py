@@ -125,6 +125,8 @@ def _become_kernel(control: socket.socket, home: Path, files: Path, connection_f
     if "numpy" in sys.modules:
         sys.modules["numpy"].random.seed()
     sys.path[:] = [str(workdir)] + [path for path in sys.path if not path.startswith(KIT_MOUNT)]
+    for name in [name for name in sys.modules if name.split(".")[0] == "gradekit"]:
+        del sys.modules[name]  # the kernel has no use for the kit (this function still runs)
     sys.dont_write_bytecode = True
     sys.argv = ["ipykernel_launcher", "-f", connection_file]
     try:

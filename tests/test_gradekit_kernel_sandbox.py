@@ -35,6 +35,11 @@ PROBE = textwrap.dedent(
         seen["network"] = False
     import helper_module
     seen["helper_value"] = helper_module.VALUE
+    try:
+        import gradekit
+        seen["kit_importable"] = True
+    except ImportError:
+        seen["kit_importable"] = False
     print(repr(seen))
     """
 )
@@ -58,6 +63,9 @@ def seen(tmp_path_factory) -> dict:
     submission = tmp_path_factory.mktemp("submission")
     (submission / "helper_module.py").write_text("VALUE = 42\n")
     (submission / "student.ipynb").write_text("{}")
+    outside = tmp_path_factory.mktemp("outside") / "secret.txt"
+    outside.write_text("not for the student")
+    (submission / "link_to_secret.txt").symlink_to(outside)  # never followed
     paths = {
         "gradebook": str(ROOT / "gradebook.db"),
         "graders": str(ROOT / "grader_tests"),
@@ -77,7 +85,7 @@ def test_kernel_sees_the_submission_helpers_read_only(seen):
 
 def test_kernel_starts_in_a_throw_away_folder(seen):
     assert seen["cwd"] != seen["submission_path"]
-    # Only the submission's files are there (IPython may add its profile folder).
+    # Only the submission's files are there, not its links (IPython may add its profile folder).
     assert set(seen["files"]) - {".ipython"} == {"helper_module.py", "student.ipynb"}
 
 
@@ -89,6 +97,13 @@ def test_kernel_starts_in_a_throw_away_folder(seen):
 )
 def test_kernel_cannot_see_the_course(seen, path):
     assert not seen[path], f"the kernel can see the course's {path}"
+
+
+@pytest.mark.skipif(
+    choose_isolation().name != "bubblewrap", reason="bubblewrap is not available here"
+)
+def test_kernel_cannot_import_the_kit(seen):
+    assert not seen["kit_importable"], "the kernel can import gradekit"
 
 
 @pytest.mark.skipif(
