@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import socket
 import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -82,3 +83,10 @@ def grades(course: Course, student: str) -> dict[str, tuple[float, float]]:
             for grade in notebook.grades
             if grade.auto_score is not None
         }
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

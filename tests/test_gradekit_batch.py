@@ -31,7 +31,7 @@ from gradekit.batch import BatchSummary, autograde_class
 from gradekit.course import Course
 from gradekit.nbgrader_plugin import read_results
 from gradekit.report import collect_results
-from tests.courses import ASSIGNMENT, copy_course, grades, quiet_gradebook
+from tests.courses import ASSIGNMENT, copy_course, free_port, grades, quiet_gradebook
 from tests.samples import SAMPLES
 
 pytestmark = pytest.mark.slow
@@ -223,7 +223,7 @@ def postgres_url() -> Iterator[str]:
         check=True,
         capture_output=True,
     )
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [
             *as_postgres,
@@ -251,14 +251,6 @@ def postgres_url() -> Iterator[str]:
         server.terminate()
         server.wait(timeout=30)
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _wait_for(binaries: Path, port: int, seconds: float = 60) -> None:

@@ -21,7 +21,7 @@ import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
 from gradekit.course import Course
-from tests.courses import clone_course
+from tests.courses import clone_course, free_port
 from tests.e2e.lab import (
     ASSIGNMENT,
     CHROMIUM,
@@ -30,7 +30,6 @@ from tests.e2e.lab import (
     STUDENT_FOLDER,
     TEST_OUTPUT,
     LabServer,
-    free_port,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
