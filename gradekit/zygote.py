@@ -23,6 +23,7 @@ import contextlib
 import importlib
 import os
 import random
+import shutil
 import signal
 import socket
 import sys
@@ -79,13 +80,32 @@ def _exit_code(pid: int, statuses: dict[int, int]) -> str:
     return "unknown"
 
 
-def _become_worker(connection: socket.socket, control: socket.socket, home: Path) -> None:
+def _fresh_folder(home: Path, previous: list[Path]) -> Path:
+    """A new working folder for the next child; the previous children's folders are deleted,
+    so nothing one student's code wrote (files, IPython's history) is left for the next."""
+    for folder in previous:
+        _remove(folder)
+    previous[:] = [Path(tempfile.mkdtemp(dir=home))]
+    return previous[0]
+
+
+def _remove(folder: Path) -> None:
+    """Delete a folder, also where the student's code took away the permissions."""
+    with contextlib.suppress(OSError):
+        folder.chmod(0o700)
+    for root, subfolders, _ in os.walk(folder):  # top-down: opened before it is entered
+        for name in subfolders:
+            with contextlib.suppress(OSError):
+                os.chmod(os.path.join(root, name), 0o700)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _become_worker(connection: socket.socket, control: socket.socket, workdir: Path) -> None:
     """In the forked child: a fresh session, folder and stdio, then serve the worker protocol."""
     from gradekit.worker import Guard, Worker, serve
 
     control.close()
     os.setsid()
-    workdir = Path(tempfile.mkdtemp(dir=home))
     os.chdir(workdir)
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
@@ -100,13 +120,14 @@ def _become_worker(connection: socket.socket, control: socket.socket, home: Path
         os._exit(0)
 
 
-def _become_kernel(control: socket.socket, home: Path, files: Path, connection_file: str) -> None:
+def _become_kernel(
+    control: socket.socket, workdir: Path, files: Path, connection_file: str
+) -> None:
     """In the forked child: a fresh session and home (with the submission's files), then run an
     IPython kernel as ``python -m ipykernel_launcher -f CONNECTION_FILE`` would."""
     control.close()
     os.setsid()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the kernel handles SIGINT while a cell runs
-    workdir = Path(tempfile.mkdtemp(dir=home))
     for entry in sorted(files.iterdir()):
         (workdir / entry.name).symlink_to(entry)
     os.chdir(workdir)
@@ -147,6 +168,7 @@ def main(control_fd: int) -> None:
     control = socket.socket(fileno=control_fd)
     children: set[int] = set()
     statuses: dict[int, int] = {}
+    folders: list[Path] = []
     while True:
         message, fds, _, _ = socket.recv_fds(control, 4096, 1)
         if not message:
@@ -155,19 +177,21 @@ def main(control_fd: int) -> None:
         command, _, argument = message.decode().partition(" ")
         if command == "spawn" and fds:
             _clean_up(own_namespace, children)
+            workdir = _fresh_folder(home, folders)
             connection = socket.socket(fileno=fds[0])
             pid = os.fork()
             if pid == 0:
-                _become_worker(connection, control, home)
+                _become_worker(connection, control, workdir)
             connection.close()
             children.add(pid)
             control.sendall(f"{pid}\n".encode())
         elif command == "kernel":
             _clean_up(own_namespace, children)
+            workdir = _fresh_folder(home, folders)
             files, _, connection_file = argument.partition(" ")
             pid = os.fork()
             if pid == 0:
-                _become_kernel(control, home, Path(files), connection_file)
+                _become_kernel(control, workdir, Path(files), connection_file)
             children.add(pid)
             control.sendall(f"{pid}\n".encode())
         elif command == "status":

@@ -116,24 +116,26 @@ def test_kernel_runs_unprivileged_without_network(seen):
 
 
 def test_each_kernel_gets_a_fresh_interpreter_and_home(tmp_path):
-    """Kernels are forked from one preloaded process: nothing of one student's kernel (files in
-    its home, changed modules, random state) reaches the next one's."""
+    """Kernels are forked from one preloaded process: nothing of one student's kernel (its home
+    and what it wrote there, changed modules, random state) reaches the next one's."""
     leave_traces = textwrap.dedent(
         """
         import os, random, numpy
-        open(os.path.expanduser("~/left_behind.txt"), "w").write("x")
+        os.makedirs("locked/inside")
+        open("locked/inside/answers.txt", "w").write("x")
+        os.chmod("locked", 0)
         numpy.TAMPERED = True
         print(random.random(), numpy.random.random(), os.getcwd())
         """
     )
+    first = _run_cells(tmp_path, leave_traces)[0].split()
     look = textwrap.dedent(
-        """
+        f"""
         import os, random, numpy
-        print(os.path.exists(os.path.expanduser("~/left_behind.txt")),
-              hasattr(numpy, "TAMPERED"), random.random(), numpy.random.random(), os.getcwd())
+        print(os.path.exists({first[2]!r}), hasattr(numpy, "TAMPERED"),
+              random.random(), numpy.random.random(), os.getcwd())
         """
     )
-    first = _run_cells(tmp_path, leave_traces)[0].split()
     second = _run_cells(tmp_path, look)[0].split()
     assert second[:2] == ["False", "False"], "the second kernel saw what the first one left"
     assert first[0] != second[2] and first[1] != second[3], "both kernels drew the same numbers"
