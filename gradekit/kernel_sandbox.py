@@ -108,8 +108,7 @@ class ZygoteProvisioner(LocalProvisioner):
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
         assert self.server is not None
         submission = Path(kwargs.get("cwd") or Path.cwd())
-        files = self.server.files / self.folder_id
-        shutil.rmtree(files, ignore_errors=True)
+        files = self.server.files / self.folder_id  # a new id for every start
         files.mkdir()
         _copy_files(submission, files)
         assert self.parent is not None  # the kernel manager, which wrote the connection file

@@ -100,10 +100,9 @@ def _remove(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def _become_worker(connection: socket.socket, control: socket.socket, workdir: Path) -> None:
-    """In the forked child: a fresh session, folder and stdio, then serve the worker protocol."""
-    from gradekit.worker import Guard, Worker, serve
-
+def _detach(control: socket.socket, workdir: Path) -> None:
+    """In a forked child: no hold on the zygote's socket, a session of its own, ``workdir`` as
+    working folder, and stdio to /dev/null."""
     control.close()
     os.setsid()
     os.chdir(workdir)
@@ -112,6 +111,13 @@ def _become_worker(connection: socket.socket, control: socket.socket, workdir: P
         os.dup2(devnull, fd)
     sys.stdin = open(os.devnull)  # noqa: SIM115 - lives as long as the process
     sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+
+
+def _become_worker(connection: socket.socket, control: socket.socket, workdir: Path) -> None:
+    """In the forked child: a fresh session, folder and stdio, then serve the worker protocol."""
+    from gradekit.worker import Guard, Worker, serve
+
+    _detach(control, workdir)
     requests = connection.makefile("rb")
     responses = connection.makefile("wb")
     try:
@@ -125,20 +131,13 @@ def _become_kernel(
 ) -> None:
     """In the forked child: a fresh session and home (with the submission's files), then run an
     IPython kernel as ``python -m ipykernel_launcher -f CONNECTION_FILE`` would."""
-    control.close()
-    os.setsid()
+    _detach(control, workdir)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the kernel handles SIGINT while a cell runs
     for entry in sorted(files.iterdir()):
         (workdir / entry.name).symlink_to(entry)
-    os.chdir(workdir)
     for key in ("HOME", "TMPDIR", "MPLCONFIGDIR"):
         os.environ[key] = str(workdir)
     tempfile.tempdir = None
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
-    sys.stdin = open(os.devnull)  # noqa: SIM115 - lives as long as the process
-    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
     # What `python -m ipykernel_launcher` would have: its own random state, the working folder
     # first on the path and the kit's folder not on it, and the environment's "no bytecode" (the
     # zygote runs isolated, -I, which ignores the environment).
@@ -161,7 +160,7 @@ def _become_kernel(
 
 
 def main(control_fd: int) -> None:
-    """The zygote's loop: preload, then answer ``spawn`` and ``kill`` requests on ``control_fd``."""
+    """The zygote's loop: preload, then answer the commands (module docstring) on ``control_fd``."""
     preload(sys.argv[1:])
     own_namespace = os.getpid() <= 3  # under bubblewrap: its own PID namespace
     home = Path(os.environ.get("HOME", tempfile.gettempdir()))
