@@ -100,6 +100,7 @@ class ZygoteProvisioner(LocalProvisioner):
 
     server: KernelServer | None = None
     folder_id: str = ""
+    max_output: int = 0
 
     @property
     def has_process(self) -> bool:
@@ -113,7 +114,9 @@ class ZygoteProvisioner(LocalProvisioner):
         _copy_files(submission, files)
         assert self.parent is not None  # the kernel manager, which wrote the connection file
         connection_file = Path(self.parent.connection_file)
-        self.pid = self.pgid = self.server.zygote.start_kernel(files, connection_file)
+        self.pid = self.pgid = self.server.zygote.start_kernel(
+            files, connection_file, max_output=self.max_output
+        )
         self.cwd = str(files)
         return self.connection_info
 
@@ -165,13 +168,16 @@ class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels run confined (see the module's docstring).
 
     Its limits are the grading worker's: ``GradeKit.memory_mb``, ``GradeKit.isolation`` and
-    ``GradeKit.preload``.
+    ``GradeKit.preload``. Its stdout and stderr send at most 1 MiB more than
+    ``GradeKit.max_output_mb``: enough for nbgrader's side to see that limit crossed (it then drops
+    the rest and interrupts the cell), never a message of hundreds of MiB.
     """
 
     _folder: Path | None = None
 
     async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
-        server = kernel_server(GradeKit(config=self.config).limits())
+        settings = GradeKit(config=self.config)
+        server = kernel_server(settings.limits())
         if self._folder is not None:  # a restart: the old kernel's sockets are of no use
             shutil.rmtree(self._folder, ignore_errors=True)
         folder_id = uuid.uuid4().hex
@@ -190,6 +196,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             )
         provisioner.server = server
         provisioner.folder_id = folder_id
+        provisioner.max_output = (settings.max_output_mb + 1) * 1024 * 1024
         self.log.info("Starting the kernel sandboxed (forked from a preloaded kernel)")
         return await super()._async_pre_start_kernel(**kw)
 

@@ -287,17 +287,19 @@ class Zygote:
             theirs.close()
         return ForkedChannel(ours, int(reply), self, self.limits.max_response_mb * 1024 * 1024)
 
-    def start_kernel(self, files: Path, connection_file: Path) -> int:
+    def start_kernel(self, files: Path, connection_file: Path, *, max_output: int) -> int:
         """Fork a Jupyter kernel (everything left from the previous process is killed first).
 
         Args:
             files: Folder with the submission's other files (the kernel's home links to them).
             connection_file: The kernel's connection file (both paths as the sandbox sees them).
+            max_output: Characters the kernel's stdout and stderr may send in total; the rest
+                is dropped.
 
         Returns:
             The kernel's process id (in the zygote's PID namespace).
         """
-        self.control.sendall(f"kernel {files} {connection_file}".encode())
+        self.control.sendall(f"kernel {max_output} {files} {connection_file}".encode())
         return int(self._reply(self.limits.load_timeout))
 
     def poll(self, pid: int) -> int | None:

@@ -6,8 +6,9 @@ milliseconds. The zygote runs confined like any worker (:mod:`gradekit.sandbox`)
 trusted side over a Unix socket, one command per message:
 
 - ``spawn`` (with the worker's socket passed as a file descriptor): fork a grading worker;
-- ``kernel FILES CONNECTION_FILE``: fork an IPython kernel that serves that connection file, in a
-  fresh home whose entries link to the (read-only) submission files in ``FILES``;
+- ``kernel MAX_OUTPUT FILES CONNECTION_FILE``: fork an IPython kernel that serves that connection
+  file, in a fresh home whose entries link to the (read-only) submission files in ``FILES``, and
+  that drops what its stdout and stderr get beyond ``MAX_OUTPUT`` characters;
 - ``poll PID`` / ``status PID``: a child's exit code (``running``; ``status`` waits a little);
 - ``signal PID SIGNUM`` / ``kill PID``: signal a child's process group;
 - ``reset``: kill every process of the sandbox but the zygote.
@@ -29,7 +30,9 @@ import socket
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 #: Where the sandbox sees the kit's own package, read-only (see gradekit.sandbox).
 KIT_MOUNT = "/opt/gradekit"
@@ -126,8 +129,32 @@ def _become_worker(connection: socket.socket, control: socket.socket, workdir: P
         os._exit(0)
 
 
+def _cap_output(streams: tuple[Any, ...], max_chars: int) -> None:
+    """Drop what ``streams`` get beyond ``max_chars`` characters in total.
+
+    ipykernel gathers what a cell prints in memory and sends it as one message: a print loop would
+    build messages of hundreds of MiB that take longer to send than the cell may run, and nbgrader's
+    side (which drops outputs and interrupts at its own, smaller limit) would only see a timeout.
+    """
+    written = 0
+
+    def capped(write: Callable[[str], Any]) -> Callable[[str], Any]:
+        def write_within_cap(text: str) -> Any:
+            nonlocal written
+            room = max_chars - written
+            written += len(text)
+            if room > 0:
+                write(text[:room])
+            return len(text)
+
+        return write_within_cap
+
+    for stream in streams:
+        stream.write = capped(stream.write)
+
+
 def _become_kernel(
-    control: socket.socket, workdir: Path, files: Path, connection_file: str
+    control: socket.socket, workdir: Path, files: Path, connection_file: str, max_output: int
 ) -> None:
     """In the forked child: a fresh session and home (with the submission's files), then run an
     IPython kernel as ``python -m ipykernel_launcher -f CONNECTION_FILE`` would."""
@@ -154,6 +181,7 @@ def _become_kernel(
 
         app = IPKernelApp.instance()
         app.initialize(sys.argv[1:])
+        _cap_output((sys.stdout, sys.stderr), max_output)
         app.start()
     finally:
         os._exit(0)
@@ -187,10 +215,10 @@ def main(control_fd: int) -> None:
         elif command == "kernel":
             _clean_up(own_namespace, children)
             workdir = _fresh_folder(home, folders)
-            files, _, connection_file = argument.partition(" ")
+            max_output, files, connection_file = argument.split(" ", 2)
             pid = os.fork()
             if pid == 0:
-                _become_kernel(control, workdir, Path(files), connection_file)
+                _become_kernel(control, workdir, Path(files), connection_file, int(max_output))
             children.add(pid)
             control.sendall(f"{pid}\n".encode())
         elif command == "status":

@@ -174,3 +174,30 @@ def test_endless_printing_is_cut_at_the_output_limit(tmp_path):
     printed = "".join(output.get("text", "") for output in nb.cells[0].outputs)
     assert "output dropped" in printed and len(printed) <= 1024 * 1024 + 100
     assert seconds < 60, f"the endless cell ran for {seconds:.0f} s instead of being interrupted"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "line = 'x' * 1_000_000\nfor _ in range(400):\n    print(line)",
+        "print('x' * 300_000_000)",
+        "import sys\nfor _ in range(400):\n    sys.stderr.write('x' * 1_000_000)",
+    ],
+    ids=["many-big-lines", "one-huge-line", "stderr"],
+)
+def test_kernel_sends_at_most_a_mib_beyond_the_output_limit(tmp_path, source):
+    from traitlets.config import Config
+
+    config = Config()
+    config.GradeKit.max_output_mb = 1
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    client = NotebookClient(
+        nb,
+        config=config,
+        kernel_manager_class=SandboxedKernelManager,
+        resources={"metadata": {"path": str(tmp_path)}},
+        timeout=60,
+    )
+    client.execute()
+    sent = sum(len(output.get("text", "")) for output in nb.cells[0].outputs)
+    assert 1024 * 1024 < sent <= 2 * 1024 * 1024, f"the kernel sent {sent} characters"
