@@ -337,6 +337,7 @@ def torch_l2_gradients(problem: Problem, l2_lambda: float = L2_LAMBDA):
     return oracles.gradients_of(model)
 
 
+@oracles.memoized
 def finite_difference_l2_gradients(problem: Problem, l2_lambda: float = L2_LAMBDA):
     """Central differences of the reference's penalised loss."""
 
