@@ -36,6 +36,7 @@ from jupyter_client.provisioning import LocalProvisioner
 
 from gradekit.course import GradeKit
 from gradekit.sandbox import Limits, Zygote
+from gradekit.zygote import remove_tree
 
 #: Modules every kernel imports at start (the fork server imports them once).
 KERNEL_MODULES = ("ipykernel.kernelapp",)
@@ -45,7 +46,9 @@ class KernelServer:
     """A fork server for kernels, and the two host folders its sandbox shares with the host.
 
     ``files/<id>`` (read-only in the sandbox) holds a kernel's submission files, ``sockets/<id>``
-    (writable) its connection file and sockets; both appear at the same paths in the sandbox.
+    its connection file and sockets; both appear at the same paths in the sandbox. ``sockets/`` is
+    writable there (a kernel runs as the host's user): whatever a kernel leaves in it is deleted
+    before the next kernel starts.
     """
 
     def __init__(self, limits: Limits):
@@ -54,7 +57,7 @@ class KernelServer:
         self.sockets = self.root / "sockets"
         for folder in (self.files, self.sockets):
             folder.mkdir()
-            folder.chmod(0o755 if folder is self.files else 0o777)
+            folder.chmod(0o755)
         binds = [
             ("--ro-bind", str(self.files), str(self.files)),
             ("--bind", str(self.sockets), str(self.sockets)),
@@ -114,6 +117,7 @@ class ZygoteProvisioner(LocalProvisioner):
         _copy_files(submission, files)
         assert self.parent is not None  # the kernel manager, which wrote the connection file
         connection_file = Path(self.parent.connection_file)
+        _clear_except(self.server.sockets, connection_file.parent)
         self.pid = self.pgid = self.server.zygote.start_kernel(
             files, connection_file, max_output=self.max_output
         )
@@ -149,6 +153,17 @@ class ZygoteProvisioner(LocalProvisioner):
         if self.server is not None:
             self.server.zygote.reset()  # whatever the kernel started dies with it
             shutil.rmtree(self.server.files / self.folder_id, ignore_errors=True)
+
+
+def _clear_except(folder: Path, keep: Path) -> None:
+    """Delete everything in ``folder`` but ``keep`` (what earlier kernels left there)."""
+    for entry in folder.iterdir():
+        if entry == keep:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            remove_tree(entry)
+        else:
+            entry.unlink(missing_ok=True)
 
 
 def _copy_files(submission: Path, target: Path) -> None:

@@ -87,12 +87,12 @@ def _fresh_folder(home: Path, previous: list[Path]) -> Path:
     """A new working folder for the next child; the previous children's folders are deleted,
     so nothing one student's code wrote (files, IPython's history) is left for the next."""
     for folder in previous:
-        _remove(folder)
+        remove_tree(folder)
     previous[:] = [Path(tempfile.mkdtemp(dir=home))]
     return previous[0]
 
 
-def _remove(folder: Path) -> None:
+def remove_tree(folder: Path) -> None:
     """Delete a folder, also where the student's code took away the permissions."""
     with contextlib.suppress(OSError):
         folder.chmod(0o700)

@@ -201,3 +201,27 @@ def test_kernel_sends_at_most_a_mib_beyond_the_output_limit(tmp_path, source):
     client.execute()
     sent = sum(len(output.get("text", "")) for output in nb.cells[0].outputs)
     assert 1024 * 1024 < sent <= 2 * 1024 * 1024, f"the kernel sent {sent} characters"
+
+
+@pytest.mark.skipif(
+    choose_isolation().name != "bubblewrap", reason="bubblewrap is not available here"
+)
+def test_what_a_kernel_leaves_in_the_socket_folder_is_gone_before_the_next_kernel(tmp_path):
+    """The host folder shared for sockets outlives every kernel, and a kernel may write there: a
+    file left in it must not reach the next student's kernel (nor pile up on the host's disk)."""
+    leave = textwrap.dedent(
+        """
+        import os
+        from ipykernel import get_connection_file
+        shared = os.path.dirname(os.path.dirname(get_connection_file()))
+        os.makedirs(os.path.join(shared, "locked"))
+        path = os.path.join(shared, "left_behind.txt")
+        open(path, "w").write("for the next student")
+        os.chmod(os.path.join(shared, "locked"), 0)
+        print(path)
+        """
+    )
+    path = _run_cells(tmp_path, leave)[0]
+    look = f"import os\nprint(sorted(os.listdir(os.path.dirname({path!r}))))"
+    left = ast.literal_eval(_run_cells(tmp_path, look)[0])
+    assert len(left) == 1, f"the next kernel found {left} (only its own folder expected)"
