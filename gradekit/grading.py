@@ -1,15 +1,21 @@
 """Grading one notebook: run the check suite in this (trusted) process against a sandboxed worker.
 
-:func:`grade_notebook` is what nbgrader's autograde step, the CLI and the kit's tests call. It runs
-the pytest suite in-process (torch and the reference implementation are imported once per
-grading process) with a :class:`gradekit.pytest_plugin.GradingSession`, and turns the check
-results into points per grade cell.
+:func:`grade_notebook` is what nbgrader's autograde step, the CLI and the kit's tests call. The
+checks run in-process in a :class:`SuiteSession`: one pytest session per suite that configures and
+collects the suite once and then runs each notebook's checks in it, so neither pytest's start nor
+the collection of several hundred parametrized checks is paid per notebook (torch and the
+reference implementation are imported once per grading process, too). A
+:class:`gradekit.pytest_plugin.GradingSession` turns the check results into points per grade
+cell.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
@@ -19,9 +25,11 @@ from gradekit.pytest_plugin import GradingSession, grade_item_of
 from gradekit.sandbox import Channel, Limits
 from gradekit.scoring import ItemResult, NotebookResult
 
-#: pytest options for an in-process run: quiet, no cache files, no assertion rewriting notes,
-#: and none of the plugins that only watch for problems of the suite itself (the unraisable- and
-#: thread-exception plugins run gc.collect five times per session, about 0.4 s with torch loaded).
+#: pytest options for an in-process run: quiet, no cache files, no assertion rewriting (the
+#: checks fail with messages of their own; an import hook left in ``sys.meta_path`` for the life of
+#: a session would also rewrite the modules other code imports meanwhile), and none of the
+#: plugins that only watch for problems of the suite itself (the unraisable- and thread-exception
+#: plugins run gc.collect five times per session, about 0.4 s with torch loaded).
 _QUIET = [
     "-o",
     "addopts=",
@@ -31,6 +39,7 @@ _QUIET = [
     *("-p", "no:unraisableexception"),
     *("-p", "no:threadexception"),
     "--capture=no",
+    "--assert=plain",
     *("-W", "ignore"),
 ]
 
@@ -69,10 +78,7 @@ def grade_notebook(
         limits=limits,
         start_channel=start_channel,
     )
-    exit_code = _run_pytest([str(suite), "--rootdir", str(suite.parent), *_QUIET], session)
-    ran = exit_code in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
-    if not ran and notebook.autograded_ids:
-        raise GradingError(f"the check suite {suite} did not run (pytest exit code {exit_code})")
+    SuiteSession.of(suite).run(session)
     points = {cell.grade_id: cell.points for cell in notebook.grade_cells}
     result = NotebookResult(notebook=notebook.name)
     for grade_id in notebook.autograded_ids:
@@ -85,6 +91,109 @@ def grade_notebook(
         result.incidents = list(session.submission.incidents)
     result.seconds = time.monotonic() - started
     return result
+
+
+class SuiteSession:
+    """A pytest session over one check suite that runs one notebook's checks after another.
+
+    A thread of its own runs ``pytest.main`` on the suite; instead of pytest's test loop, the
+    session waits for notebooks (:meth:`run`), registers each notebook's
+    :class:`~gradekit.pytest_plugin.GradingSession` as a plugin, runs the checks it selects and
+    tears everything down after the last one (the session-scoped fixtures too, which closes the
+    student's process). The thread lives as long as the process, and so does what the checks
+    start in it (the sandbox's fork server dies with the thread that started it). A session whose
+    suite cannot be collected fails every notebook with :class:`GradingError`; one that broke is
+    replaced by a new one for the next notebook.
+
+    Args:
+        suite: Folder of the pytest check suite.
+    """
+
+    _sessions: dict[Path, SuiteSession] = {}  # noqa: RUF012 - one per suite and process
+    _lock = threading.Lock()
+
+    def __init__(self, suite: Path):
+        self.suite = suite
+        self.broken = False
+        self._requests: queue.SimpleQueue[tuple[GradingSession, Future[None]]] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._main, name="gradekit-checks", daemon=True)
+        self._thread.start()
+
+    @classmethod
+    def of(cls, suite: Path) -> SuiteSession:
+        """This process's session of ``suite`` (started on first use, restarted if broken).
+
+        Copies of a course that link the same suite share one session: the checks' ids, and so
+        their hidden inputs, are those of the suite's real folder.
+        """
+        suite = suite.resolve()
+        with cls._lock:
+            session = cls._sessions.get(suite)
+            if session is None or session.broken:
+                session = cls._sessions[suite] = cls(suite)
+            return session
+
+    def run(self, grading: GradingSession) -> None:
+        """Run the checks of ``grading``'s notebook; its results end up in ``grading``.
+
+        Raises:
+            GradingError: If the suite could not be collected or the session broke.
+        """
+        done: Future[None] = Future()
+        self._requests.put((grading, done))
+        done.result()
+
+    def _main(self) -> None:
+        try:
+            code = _run_pytest(
+                [str(self.suite), "--rootdir", str(self.suite.parent), *_QUIET], self
+            )
+            error = GradingError(f"the check suite {self.suite} stopped (pytest exit code {code})")
+        except BaseException as crash:  # never leave a notebook waiting
+            error = GradingError(f"the check suite {self.suite} stopped ({crash!r})")
+        self.broken = True
+        while True:  # whatever arrived meanwhile
+            try:
+                _, done = self._requests.get_nowait()
+            except queue.Empty:
+                return
+            if done.set_running_or_notify_cancel():
+                done.set_exception(error)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool:
+        collection_failed = bool(session.testsfailed)
+        while not self.broken:
+            grading, done = self._requests.get()
+            if not done.set_running_or_notify_cancel():
+                continue
+            if collection_failed:
+                done.set_exception(
+                    GradingError(f"the check suite {self.suite} could not be collected")
+                )
+                continue
+            try:
+                self._run_checks(session, grading)
+            except BaseException as error:
+                # A check that escaped pytest's own handling may have left fixtures set up.
+                self.broken = True
+                done.set_exception(GradingError(f"the check suite {self.suite} broke ({error!r})"))
+            else:
+                done.set_result(None)
+        return True
+
+    @staticmethod
+    def _run_checks(session: pytest.Session, grading: GradingSession) -> None:
+        config = session.config
+        config.pluginmanager.register(grading)
+        try:
+            selected = grading.select(session.items)
+            for index, item in enumerate(selected):
+                # After the last check, the next item is None: pytest tears everything down.
+                after = selected[index + 1] if index + 1 < len(selected) else None
+                config.hook.pytest_runtest_protocol(item=item, nextitem=after)
+        finally:
+            config.pluginmanager.unregister(grading)
 
 
 def count_checks(suite: Path, grade_ids: list[str]) -> dict[str, int]:

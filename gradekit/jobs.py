@@ -285,10 +285,9 @@ def suite_digest(folders: Iterable[Path]) -> str:
 
 # -- 2. run (any worker) ------------------------------------------------------------------------
 
-#: The thread that runs the trusted checks, for the life of the worker process: the sandbox's
-#: fork server it starts dies with the thread that started it (bubblewrap's --die-with-parent),
-#: so a thread per job would pay for a new fork server (importing torch) every time.
-_CHECKS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gradekit-checks")
+#: Waits for the trusted checks of a job's notebooks, one after another, while the kernels execute
+#: them (the checks themselves run in the thread of :class:`gradekit.grading.SuiteSession`).
+_CHECKS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gradekit-grading")
 
 
 def run_job(job: Job) -> Outcome:

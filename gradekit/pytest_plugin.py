@@ -181,20 +181,24 @@ class GradingSession:
     def pytest_configure(self, config: pytest.Config) -> None:
         config.stash[SESSION] = self
 
+    def select(self, items: list[pytest.Item]) -> list[pytest.Item]:
+        """The checks of this notebook's grade cells, in suite order (and remember their cell)."""
+        selected = []
+        for item in items:
+            grade_id = grade_item_of(item, self.grade_ids)
+            if grade_id is not None:
+                self.collected[item.nodeid] = grade_id
+                selected.append(item)
+        return selected
+
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(
         self, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
-        selected, deselected = [], []
-        for item in items:
-            grade_id = grade_item_of(item, self.grade_ids)
-            if grade_id is None:
-                deselected.append(item)
-            else:
-                self.collected[item.nodeid] = grade_id
-                selected.append(item)
-        if deselected:
-            config.hook.pytest_deselected(items=deselected)
+        selected = self.select(items)
+        if len(selected) < len(items):
+            chosen = set(map(id, selected))
+            config.hook.pytest_deselected(items=[item for item in items if id(item) not in chosen])
         items[:] = selected
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
