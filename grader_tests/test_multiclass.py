@@ -54,6 +54,9 @@ TORCH_SOFTMAX_SHAPES = {key: SOFTMAX_SHAPES[key] for key in ("batch1", "iris")}
 EXTREME = 1e3
 #: The lecture's result: [4, 10, 8, 3], relu, lr 0.01, 2000 epochs reach 91.1 % test accuracy.
 IRIS_THRESHOLD = 90.0
+#: The check trains a quarter of the lecture's epochs: the reference's test accuracy is 91.1 % from
+#: epoch 425 to 725 (and from 1100 to 2000; 88.9 % in between), so 500 is as safe as 2000.
+IRIS_EPOCHS = 500
 
 
 def labelled_cases(architectures, keys=None) -> list[Any]:
@@ -571,13 +574,13 @@ def test_reaches_the_lecture_accuracy_on_iris(student):
     weights, biases = ref.init_parameters(sizes, "relu")
     problem = Problem("relu", "softmax", weights, biases, X_train, y_train)
     net = mc_network(student, problem, lr=0.01, fit_only=True)
-    net.invoke("fit", [X_train, y_train], {"epochs": 2000, "verbose": False}, timeout=120)
+    net.invoke("fit", [X_train, y_train], {"epochs": IRIS_EPOCHS, "verbose": False}, timeout=120)
     trained, _ = ref.forward(net.get("weights"), net.get("biases"), X_test, "relu", "softmax")
     accuracy = float(ref.categorical_accuracy(trained, y_test))
     check_true(
         accuracy >= IRIS_THRESHOLD,
-        f"MultiClassNeuralNetwork({sizes}, 'relu', 0.01) trained 2000 epochs on the scaled Iris "
-        f"training set reaches {accuracy:.1f} % test accuracy; the lecture reaches at least "
-        f"{IRIS_THRESHOLD:g} % (this check uses the reference forward, backward and loss, so it "
-        "judges fit and update_parameters)",
+        f"MultiClassNeuralNetwork({sizes}, 'relu', 0.01) trained {IRIS_EPOCHS} epochs on the "
+        f"scaled Iris training set reaches {accuracy:.1f} % test accuracy; at least "
+        f"{IRIS_THRESHOLD:g} % expected, as in the lecture (this check uses the reference "
+        "forward, backward and loss, so it judges fit and update_parameters)",
     )

@@ -43,6 +43,12 @@ FIT_EPOCHS = 5
 #: The lecture's results (train accuracy in percent after 2000 epochs of full-batch descent).
 MOONS_THRESHOLD = 97.0
 CIRCLES_THRESHOLD = 95.0
+#: The checks train fewer epochs than the lecture's 2000, at a third of the cost: the reference is
+#: past the thresholds by then and stays there (moons: 99.7 % from epoch 850 on, 100 % at 2000;
+#: circles: 97 % or more from epoch 350 on, 98.7 % at 500). ``fit``'s steps are checked one by
+#: one against torch.optim.SGD elsewhere; these checks show that training works on real data.
+MOONS_EPOCHS = 1000
+CIRCLES_EPOCHS = 500
 
 
 def problem_for(rng, activation, arch) -> Problem:
@@ -424,13 +430,13 @@ def test_predict_counts_one_half_as_class_one(student):
     )
 
 
-def lecture_accuracy(student, X, y, sizes, activation) -> float:
-    """Train the student's class like the lecture (2000 epochs, lr 0.1) from fixed weights."""
+def lecture_accuracy(student, X, y, sizes, activation, epochs) -> float:
+    """Train the student's class like the lecture (lr 0.1, full batch) from fixed weights."""
     np.random.seed(42)
     weights, biases = ref.init_parameters(sizes, activation)
     problem = Problem(activation, "sigmoid", weights, biases, X, y)
     network = student_network(student, CLASS, problem, lr=0.1)
-    network.invoke("fit", [X, y], {"epochs": 2000, "verbose": False}, timeout=120)
+    network.invoke("fit", [X, y], {"epochs": epochs, "verbose": False}, timeout=120)
     return float(ref.binary_accuracy(network.call("predict_proba", X), y))
 
 
@@ -438,11 +444,13 @@ def lecture_accuracy(student, X, y, sizes, activation) -> float:
 @pytest.mark.weight(2)
 def test_reaches_the_lecture_accuracy_on_moons(student):
     X, y = make_moons(n_samples=300, noise=0.1, random_state=42)
-    accuracy = lecture_accuracy(student, X, y.reshape(-1, 1).astype(float), [2, 10, 5, 1], "relu")
+    y = y.reshape(-1, 1).astype(float)
+    accuracy = lecture_accuracy(student, X, y, [2, 10, 5, 1], "relu", MOONS_EPOCHS)
     check_true(
         accuracy >= MOONS_THRESHOLD,
-        f"NeuralNetwork([2, 10, 5, 1], 'relu', 0.1) trained 2000 epochs on the moons reaches "
-        f"{accuracy:.1f} % train accuracy; the lecture reaches at least {MOONS_THRESHOLD:g} %",
+        f"NeuralNetwork([2, 10, 5, 1], 'relu', 0.1) trained {MOONS_EPOCHS} epochs on the moons "
+        f"reaches {accuracy:.1f} % train accuracy; at least {MOONS_THRESHOLD:g} % expected (a "
+        "correct network reaches 99.7 % by then, 100 % after the lecture's 2000 epochs)",
     )
 
 
@@ -450,9 +458,12 @@ def test_reaches_the_lecture_accuracy_on_moons(student):
 @pytest.mark.weight(2)
 def test_reaches_the_lecture_accuracy_on_circles(student):
     X, y = make_circles(n_samples=300, noise=0.1, factor=0.5, random_state=42)
-    accuracy = lecture_accuracy(student, X, y.reshape(-1, 1).astype(float), [2, 20, 10, 1], "tanh")
+    y = y.reshape(-1, 1).astype(float)
+    accuracy = lecture_accuracy(student, X, y, [2, 20, 10, 1], "tanh", CIRCLES_EPOCHS)
     check_true(
         accuracy >= CIRCLES_THRESHOLD,
-        f"NeuralNetwork([2, 20, 10, 1], 'tanh', 0.1) trained 2000 epochs on the circles reaches "
-        f"{accuracy:.1f} % train accuracy; the lecture reaches at least {CIRCLES_THRESHOLD:g} %",
+        f"NeuralNetwork([2, 20, 10, 1], 'tanh', 0.1) trained {CIRCLES_EPOCHS} epochs on the "
+        f"circles reaches {accuracy:.1f} % train accuracy; at least {CIRCLES_THRESHOLD:g} % "
+        "expected (a correct network reaches 98.7 % by then, 99.7 % after the lecture's 2000 "
+        "epochs)",
     )
