@@ -28,7 +28,15 @@ from distributed import Client, LocalCluster, as_completed
 from nbgrader.api import Gradebook, MissingEntry
 
 from gradekit.course import Course
-from gradekit.jobs import JobError, Outcome, prepare_job, run_job, store_outcome, suite_digest
+from gradekit.jobs import (
+    Job,
+    JobError,
+    Outcome,
+    prepare_job,
+    run_job,
+    store_outcome,
+    suite_digest,
+)
 
 log = logging.getLogger("gradekit.batch")
 
@@ -166,7 +174,7 @@ def _run_jobs(
 ) -> Iterator[StudentRun]:
     """Keep ``in_flight`` jobs on the workers; store each outcome as it arrives."""
     queue = iter(students)
-    sent: dict[object, tuple[str, float, tuple[str, ...]]] = {}  # key -> student, sent, problems
+    sent: dict[object, tuple[Job, float]] = {}  # key -> the job, when it was sent
     arrived = as_completed()
     failures: list[StudentRun] = []
 
@@ -184,7 +192,7 @@ def _run_jobs(
                 failures.append(StudentRun(student, "failed", problems=[_reason(error)]))
                 continue
             future = client.submit(run_job, job, key=f"grade-{student}-{uuid.uuid4().hex[:8]}")
-            sent[future.key] = (student, time.monotonic(), job.problems)
+            sent[future.key] = (job, time.monotonic())
             arrived.add(future)
             return
 
@@ -192,16 +200,17 @@ def _run_jobs(
         send_next()
     yield from _drain(failures)
     for future in arrived:
-        student, sent_at, packing_problems = sent.pop(future.key)
+        job, sent_at = sent.pop(future.key)
+        student = job.student
         try:
             outcome: Outcome = future.result()
-            store_outcome(course=course, outcome=outcome)
+            store_outcome(course=course, job=job, outcome=outcome)
         except Exception as error:
             run = StudentRun(student, "failed", problems=[_reason(error)])
         else:
             submitted = course.path("submitted", assignment=assignment, student=student)
             state.remember(student, submitted, grades_only)
-            problems = [*packing_problems, *problems_of(outcome)]
+            problems = [*job.problems, *problems_of(outcome)]
             run = StudentRun(
                 student, "graded", problems=problems, worker=outcome.worker, seconds=outcome.seconds
             )

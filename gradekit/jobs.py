@@ -10,8 +10,10 @@ The kit splits the work so that the expensive middle part can run anywhere:
 2. :func:`run_job` (any process with the kit installed, with no access to the course folder or
    the gradebook): the execution steps; the result is an :class:`Outcome`, plain data.
 3. :func:`store_outcome` (the coordinator, the gradebook's only writer): nbgrader's own
-   ``Autograde`` converter with its execution steps replaced by :class:`UseOutcome`, so that the
-   autograded notebooks, grades and late penalties are exactly what ``nbgrader autograde`` writes.
+   ``Autograde`` converter with its sanitizing steps replaced by :class:`UseSanitized` (the job's
+   notebooks were sanitized in step 1) and its execution steps by :class:`UseOutcome`, so that
+   the autograded notebooks, grades and late penalties are exactly what ``nbgrader autograde``
+   writes.
 
 With ``grades_only`` the second step skips execution: the trusted grades, which never depend on
 it, are written into the notebooks of the last full run (or the unexecuted ones).
@@ -31,7 +33,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib.util import find_spec
 from pathlib import Path, PurePosixPath
-from typing import Any, ClassVar
+from typing import Any
 
 import nbformat
 from nbconvert.exporters.exporter import ResourcesDict
@@ -52,7 +54,7 @@ from gradekit.nbgrader_plugin import (
     SandboxedExecute,
     TrustedGrades,
     content_key,
-    sanitize,
+    sanitize_notebook,
 )
 from gradekit.notebook import as_nbformat, notebook_from_dict
 from gradekit.pytest_plugin import support_files
@@ -80,6 +82,8 @@ class Job:
         student: The student id.
         assignment: The assignment name.
         notebooks: Sanitized notebooks (name without ``.ipynb`` -> notebook JSON).
+        submitted_keys: :func:`gradekit.nbgrader_plugin.content_key` of each notebook as it was
+            submitted (before sanitizing): storing checks that it has not changed since.
         files: The other files of the submission's folder as nbgrader prepares it (the
             assignment's own files over the student's), relative path -> content.
         support_files: The assignment's helper modules for the trusted graders (name -> text).
@@ -96,6 +100,7 @@ class Job:
     student: str
     assignment: str
     notebooks: dict[str, str]
+    submitted_keys: dict[str, str]
     files: dict[str, bytes]
     support_files: dict[str, str]
     suite: str
@@ -167,16 +172,19 @@ def prepare_job(
     if not submitted.is_dir():
         raise JobError(f"no submission folder {submitted}")
     known = set(notebook_names)
-    notebooks, previous, problems = {}, {}, []
+    notebooks, submitted_keys, previous, problems = {}, {}, {}, []
     autograded = course.path("autograded", assignment=assignment, student=student)
     for path in sorted(submitted.glob("*.ipynb")):
         if path.stem not in known:
             continue
         resources = _notebook_resources(coursedir, assignment, student, path.stem)
         try:
-            nb, _ = sanitize(path, resources, course.config)
+            nb = nbformat.read(path, as_version=nbformat.NO_CONVERT)
+            submitted_keys[path.stem] = content_key(nb, path.stem)
+            nb, _ = sanitize_notebook(nb, resources, course.config)
         except Exception as error:  # nbgrader fails this notebook the same way when storing
             problems.append(f"{path.name} could not be read: {_first_line(error)}")
+            submitted_keys.pop(path.stem, None)
             continue
         notebooks[path.stem] = nbformat.writes(nb)
         earlier = autograded / path.name
@@ -188,6 +196,7 @@ def prepare_job(
         student=student,
         assignment=assignment,
         notebooks=notebooks,
+        submitted_keys=submitted_keys,
         files=files,
         support_files=support_files(course.path("source", assignment=assignment)),
         suite=settings.suite,
@@ -381,19 +390,53 @@ def _worker_name() -> str:
 # -- 3. store (coordinator, the gradebook's only writer) ---------------------------------------
 
 
-class UseOutcome(NbGraderPreprocessor):
-    """Stands in for the execution steps in nbgrader's converter: the notebook a worker executed
-    and graded replaces the one nbgrader just sanitized (which must be the one the worker got)."""
+@dataclass(frozen=True)
+class _Storing:
+    """What the two stand-in steps of a submission being stored need."""
 
-    #: Outcomes waiting to be stored, by (student, assignment).
-    outcomes: ClassVar[dict[tuple[str, str], Outcome]] = {}
+    job: Job
+    outcome: Outcome
+    config: Config  # the course's, with nbgrader's own sanitizing steps
+
+
+#: Submissions being stored, by (student, assignment).
+_STORING: dict[tuple[str, str], _Storing] = {}
+
+
+def _storing(resources: ResourcesDict) -> _Storing:
+    info = resources["nbgrader"]
+    return _STORING[(info["student"], info["assignment"])]
+
+
+class UseSanitized(NbGraderPreprocessor):
+    """Stands in for the sanitizing steps in nbgrader's converter: the notebook the job carried,
+    sanitized by the same steps when the job was prepared, replaces the one nbgrader just read
+    (which must still be the one submitted then). A notebook the job could not sanitize goes
+    through nbgrader's steps again, which fail it as ``nbgrader autograde`` would."""
 
     def preprocess(
         self, nb: NotebookNode, resources: ResourcesDict
     ) -> tuple[NotebookNode, ResourcesDict]:
-        info = resources["nbgrader"]
-        outcome = self.outcomes[(info["student"], info["assignment"])]
-        name = info["notebook"]
+        storing = _storing(resources)
+        name = resources["nbgrader"]["notebook"]
+        if name not in storing.job.notebooks:
+            return sanitize_notebook(nb, resources, storing.config)
+        if storing.job.submitted_keys.get(name) != content_key(nb, name):
+            raise JobError(f"{name} changed while it was being graded: grade it again")
+        return nbformat.reads(
+            storing.job.notebooks[name], as_version=nbformat.NO_CONVERT
+        ), resources
+
+
+class UseOutcome(NbGraderPreprocessor):
+    """Stands in for the execution steps in nbgrader's converter: the notebook a worker executed
+    and graded replaces the one nbgrader just sanitized (which must be the one the worker got)."""
+
+    def preprocess(
+        self, nb: NotebookNode, resources: ResourcesDict
+    ) -> tuple[NotebookNode, ResourcesDict]:
+        outcome = _storing(resources).outcome
+        name = resources["nbgrader"]["notebook"]
         if outcome.keys.get(name) != content_key(nb, name):
             raise JobError(f"{name} changed while it was being graded: grade it again")
         return nbformat.reads(outcome.notebooks[name], as_version=nbformat.NO_CONVERT), resources
@@ -444,8 +487,8 @@ def storing_steps(configured: Iterable[Any]) -> list[type]:
     return replaced
 
 
-def store_outcome(*, course: Course, outcome: Outcome) -> str:
-    """Save a worker's outcome through nbgrader's ``Autograde`` converter.
+def store_outcome(*, course: Course, job: Job, outcome: Outcome) -> str:
+    """Save a worker's outcome of ``job`` through nbgrader's ``Autograde`` converter.
 
     Returns:
         nbgrader's log of the conversion.
@@ -456,6 +499,7 @@ def store_outcome(*, course: Course, outcome: Outcome) -> str:
     config = copy.deepcopy(course.config)
     configured = config.get("Autograde", {}).get("autograde_preprocessors", [])
     config.Autograde.autograde_preprocessors = storing_steps(configured)
+    config.Autograde.sanitize_preprocessors = [UseSanitized]
     coursedir = CourseDirectory(config=config, root=str(course.root))
     coursedir.assignment_id = outcome.assignment
     coursedir.student_id = outcome.student
@@ -463,21 +507,24 @@ def store_outcome(*, course: Course, outcome: Outcome) -> str:
     converter.force = True
     converter.create_student = True
     key = (outcome.student, outcome.assignment)
-    UseOutcome.outcomes[key] = outcome
+    _STORING[key] = _Storing(job, outcome, course.config)
     try:
         result = capture_log(converter)
     finally:
-        UseOutcome.outcomes.pop(key, None)
+        _STORING.pop(key, None)
     if not result["success"]:
         raise JobError(_last_error(result.get("log", "") + result.get("error", "")))
     return str(result.get("log", ""))
 
 
 def _last_error(text: str) -> str:
-    """The most telling line of an nbgrader log or traceback."""
+    """The most telling line of an nbgrader log or traceback: the kit's own reason if one of its
+    steps refused (nbgrader ends every failure with the same general line), else the last error.
+    """
     lines = [line.strip() for line in text.splitlines() if line.strip()]
+    own = [line.split("JobError: ", 1)[1] for line in lines if "JobError: " in line]
     errors = [line for line in lines if "Error" in line or "error" in line]
-    return (errors or lines or ["nbgrader failed without a message"])[-1][:400]
+    return (own or errors or lines or ["nbgrader failed without a message"])[-1][:400]
 
 
 def _first_line(error: BaseException) -> str:

@@ -162,8 +162,14 @@ def sanitize(
     Raises:
         Exception: Whatever nbformat or nbgrader raise for a notebook they cannot read.
     """
+    return sanitize_notebook(nbformat.read(path, as_version=nbformat.NO_CONVERT), resources, config)
+
+
+def sanitize_notebook(
+    nb: NotebookNode, resources: ResourcesDict, config: Any
+) -> tuple[NotebookNode, ResourcesDict]:
+    """:func:`sanitize` for a notebook already read (changed in place)."""
     coursedir = CourseDirectory(config=config)
-    nb = nbformat.read(path, as_version=nbformat.NO_CONVERT)
     for step in Autograde(coursedir=coursedir, config=config).sanitize_preprocessors:
         nb, resources = step(config=config).preprocess(nb, resources)
     return nb, resources
