@@ -141,7 +141,14 @@ class SuiteSession:
         """
         done: Future[None] = Future()
         self._requests.put((grading, done))
-        done.result()
+        while True:
+            try:
+                return done.result(timeout=1.0)
+            except TimeoutError:
+                # A session that stopped after this notebook was queued never answers it.
+                dead = not self._thread.is_alive() and not done.done()
+                if dead and done.set_running_or_notify_cancel():
+                    done.set_exception(GradingError(f"the check suite {self.suite} stopped"))
 
     def _main(self) -> None:
         try:

@@ -127,3 +127,21 @@ def test_links_to_one_suite_share_its_session(tmp_path):
     link = tmp_path / "linked"
     link.symlink_to(suite)
     assert SuiteSession.of(link) is SuiteSession.of(suite)
+
+
+class BreaksTheSession:
+    """Stands in for a notebook's GradingSession and fails outside any check."""
+
+    def select(self, items):
+        raise RuntimeError("a problem of the kit, outside every check")
+
+
+def test_a_broken_session_fails_its_notebook_and_is_replaced(tmp_path):
+    suite = make_suite(tmp_path)
+    broken = SuiteSession.of(suite)
+    with pytest.raises(GradingError, match="broke"):
+        broken.run(BreaksTheSession())
+    with pytest.raises(GradingError, match="stopped"):
+        broken.run(BreaksTheSession())  # queued after the session stopped
+    assert SuiteSession.of(suite) is not broken
+    assert grade(suite, CORRECT, tmp_path).points == 4.0
