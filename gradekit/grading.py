@@ -102,8 +102,8 @@ class SuiteSession:
     tears everything down after the last one (the session-scoped fixtures too, which closes the
     student's process). The thread lives as long as the process, and so does what the checks
     start in it (the sandbox's fork server dies with the thread that started it). A session whose
-    suite cannot be collected fails every notebook with :class:`GradingError`; one that broke is
-    replaced by a new one for the next notebook.
+    suite cannot be collected fails its notebook with :class:`GradingError`, and so does one that
+    broke; either is replaced by a new one for the next notebook.
 
     Args:
         suite: Folder of the pytest check suite.
@@ -174,7 +174,8 @@ class SuiteSession:
             grading, done = self._requests.get()
             if not done.set_running_or_notify_cancel():
                 continue
-            if collection_failed:
+            if collection_failed:  # the next notebook collects again (the suite may be fixed)
+                self.broken = True
                 done.set_exception(
                     GradingError(f"the check suite {self.suite} could not be collected")
                 )

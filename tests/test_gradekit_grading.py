@@ -115,11 +115,13 @@ def test_each_notebook_gets_a_new_student_process_and_its_own_results(tmp_path):
     assert points == [4.0, pytest.approx(1.6), 4.0]
 
 
-def test_a_suite_that_cannot_be_collected_fails_every_notebook(tmp_path):
+def test_a_suite_that_cannot_be_collected_fails_until_it_is_fixed(tmp_path):
     suite = make_suite(tmp_path, checks="def broken(:\n")
     for _ in range(2):
         with pytest.raises(GradingError, match="could not be collected"):
             grade(suite, CORRECT, tmp_path)
+    (suite / "test_double.py").write_text(CHECKS)
+    assert grade(suite, CORRECT, tmp_path).points == 4.0
 
 
 def test_links_to_one_suite_share_its_session(tmp_path):
