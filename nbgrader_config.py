@@ -29,7 +29,6 @@ c.Execute.timeout = 60
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties,
-    CheckCellMetadata,
     ClearHiddenTests,
     ClearMarkScheme,
     ClearOutput,
@@ -43,6 +42,7 @@ from nbgrader.preprocessors import (  # noqa: E402
 )
 
 from gradekit.nbgrader_plugin import (  # noqa: E402
+    CheckCellMetadata,
     ForgetUnknownCells,
     HideHiddenTests,
     SandboxedExecute,
@@ -50,7 +50,8 @@ from gradekit.nbgrader_plugin import (  # noqa: E402
 )
 
 # nbgrader's sanitizing steps, with one that keeps a duplicated or renamed grade cell from failing
-# the whole submission (the missing cells are then put back by OverwriteCells).
+# the whole submission (the missing cells are then put back by OverwriteCells). CheckCellMetadata
+# is nbgrader's, validating each distinct cell once per process instead of once per notebook.
 c.Autograde.sanitize_preprocessors = [
     ClearOutput,
     DeduplicateIds,

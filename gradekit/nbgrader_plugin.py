@@ -27,19 +27,22 @@ import json
 import logging
 import threading
 import time
+import traceback
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import nbformat
 from jupyter_core.utils import ensure_async
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode, from_dict
+from nbgrader import preprocessors as nbgrader_steps
 from nbgrader.api import Gradebook
 from nbgrader.converters import Autograde
 from nbgrader.coursedir import CourseDirectory
+from nbgrader.nbgraderformat import MetadataValidator, ValidationError
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 
 from gradekit.course import Course, GradeKit
@@ -195,6 +198,51 @@ class ForgetUnknownCells(NbGraderPreprocessor):
                 self.log.warning("Cell metadata %s names no cell of the assignment: removed", meta)
                 del meta["nbgrader"]
         return nb, resources
+
+
+class CheckCellMetadata(nbgrader_steps.CheckCellMetadata):
+    """nbgrader's ``CheckCellMetadata`` step, which validates each distinct cell once per process.
+
+    nbgrader validates every cell's nbgrader metadata against its JSON schema and checks the
+    schema itself before each cell (about 50 ms per notebook, run twice for every notebook
+    autograded). The result of a cell's checks depends only on its type and its metadata (the
+    source appears only in the message of a failure), so a cell whose type and metadata are
+    those of a cell that passed before passes again without the work. Failures and cells that
+    make nbgrader log a warning are checked every time; the duplicate-id check of the whole
+    notebook always runs.
+    """
+
+    def preprocess(
+        self, nb: NotebookNode, resources: ResourcesDict
+    ) -> tuple[NotebookNode, ResourcesDict]:
+        try:
+            _RememberingValidator().validate_nb(nb)
+        except ValidationError:
+            self.log.error(traceback.format_exc())
+            # nbgrader's own message, so that its log reads the same.
+            msg = "Notebook failed to validate; the nbgrader metadata may be corrupted."
+            self.log.error(msg)
+            raise ValidationError(msg) from None
+        return nb, resources
+
+
+class _RememberingValidator(MetadataValidator):
+    """nbgrader's metadata validator, remembering the cells that passed (type and metadata)."""
+
+    _passed: ClassVar[set[str]] = set()
+    _MAX_REMEMBERED = 10_000
+
+    def validate_cell(self, cell: NotebookNode) -> None:
+        meta = cell.metadata.get("nbgrader")
+        key = json.dumps([cell.cell_type, meta], sort_keys=True, default=repr)
+        if meta is not None and key in self._passed:
+            return
+        super().validate_cell(cell)
+        # A changed cell type makes nbgrader log a warning: it must be logged again next time.
+        if isinstance(meta, dict) and meta.get("cell_type", cell.cell_type) == cell.cell_type:
+            if len(self._passed) >= self._MAX_REMEMBERED:
+                self._passed.clear()
+            self._passed.add(key)
 
 
 class HideHiddenTests(NbGraderPreprocessor):
