@@ -234,8 +234,10 @@ class _RememberingValidator(MetadataValidator):
 
     def validate_cell(self, cell: NotebookNode) -> None:
         meta = cell.metadata.get("nbgrader")
+        if meta is None:  # nbgrader checks nothing in such a cell
+            return
         key = json.dumps([cell.cell_type, meta], sort_keys=True, default=repr)
-        if meta is not None and key in self._passed:
+        if key in self._passed:
             return
         super().validate_cell(cell)
         # A changed cell type makes nbgrader log a warning: it must be logged again next time.
