@@ -60,7 +60,7 @@ e2e: venv  ## the JupyterLab tests only (student Validate, instructor formgrader
 screenshots: e2e  ## the JupyterLab tests, then their step screenshots copied to docs/screenshots
 	cp test-output/screenshots/*.png docs/screenshots/
 
-# The class-scale benchmark (51 min here with N=200): N submissions, SAMPLE of them for the
+# The class-scale benchmark (28 min here with N=200): N submissions, SAMPLE of them for the
 # floor and the kit with 1 and 2 jobs.
 N ?= 200
 SAMPLE ?= 20

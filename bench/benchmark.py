@@ -1,4 +1,4 @@
-"""The class-scale benchmark: ``make bench`` (not part of the tests; 51 min here for 200).
+"""The class-scale benchmark: ``make bench`` (not part of the tests; 28 min here for 200).
 
 It builds synthetic submissions from the kit's own banks (``tests/banks.py``: correct ones with
 other but correct code, one-bug ones, empty and half-done ones), then measures, in one run:
