@@ -16,8 +16,9 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # `gradekit collect EXPORT.zip` (nbgrader's zip_collect): the LMS download names each file
-# `<student>__<notebook>.ipynb`; adapt this pattern to your LMS's file names.
-c.FileNameCollectorPlugin.named_regexp = r"(?P<student_id>[^/]+?)__(?P<file_id>[^/]+\.ipynb)$"
+# `<student>__<notebook>.ipynb`; adapt this pattern to your LMS's file names. nbgrader matches it
+# at the start of each extracted file's whole path, hence the leading `.*/`.
+c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[^/]+?)__(?P<file_id>[^/]+\.ipynb)$"
 
 # Per-cell timeout (seconds) when nbgrader executes a notebook.
 c.Execute.timeout = 60

@@ -21,11 +21,13 @@ import argparse
 import copy
 import json
 import os
+import re
 import shutil
 import sys
 import time
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from nbgrader.apps import ExportApp, ZipCollectApp
@@ -86,25 +88,54 @@ def release(*, course: Course, assignment: str) -> list[Path]:
     return changed
 
 
-def collect(*, course: Course, assignment: str, archives: Sequence[Path]) -> list[str]:
+@dataclass(frozen=True)
+class Collected:
+    """What nbgrader's ``zip_collect`` made of a download.
+
+    Attributes:
+        files: How many files it filed under ``submitted/``.
+        skipped: Its reason for each file it left out (one line each).
+        students: The students who now have a submission folder.
+    """
+
+    files: int
+    skipped: list[str]
+    students: list[str]
+
+
+def collect(*, course: Course, assignment: str, archives: Sequence[Path]) -> Collected:
     """Import an LMS download (zip files or loose files) with nbgrader's ``zip_collect``.
 
     The files go to ``downloaded/<assignment>/archive/``; nbgrader extracts them and files each
     under ``submitted/<student>/<assignment>/`` by ``c.FileNameCollectorPlugin.named_regexp``.
+    The archive folder is emptied first: nbgrader imports everything in it, and an earlier
+    download would be filed again, over newer submissions of the same students.
 
-    Returns:
-        The students who now have a submission folder.
+    Raises:
+        StepFailed: If nbgrader failed, or filed none of the download's files.
     """
     archive = course.root / "downloaded" / assignment / "archive"
-    archive.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(archive, ignore_errors=True)
+    archive.mkdir(parents=True)
     for path in archives:
         shutil.copy2(path, archive / path.name)
     app = ZipCollectApp(config=course.config)
     app.initialize([assignment, "--force"])
     result = capture_log(app)
+    log = result.get("log", "")
     if not result["success"]:
-        raise StepFailed(f"nbgrader zip_collect failed:\n{result.get('log', '')[-2000:]}")
-    return course.students(assignment)
+        raise StepFailed(f"nbgrader zip_collect failed:\n{log[-2000:]}")
+    counted = re.search(r"(\d+) files collected", log)
+    skipped = [line.split("] ", 1)[-1] for line in log.splitlines() if "Skipped" in line]
+    files = int(counted.group(1)) if counted else 0
+    if not files and skipped:
+        pattern = course.config.get("FileNameCollectorPlugin", {}).get("named_regexp", "")
+        raise StepFailed(
+            f"nbgrader zip_collect filed none of the {len(skipped)} files of the download "
+            f"(c.FileNameCollectorPlugin.named_regexp = {pattern!r} in nbgrader_config.py):\n"
+            + "\n".join(skipped[:5])
+        )
+    return Collected(files=files, skipped=skipped, students=course.students(assignment))
 
 
 def feedback(*, course: Course, assignment: str, students: Sequence[str] = ()) -> Path:
@@ -420,7 +451,11 @@ def _dispatch(args: argparse.Namespace, course: Course, assignment: str) -> int:
             console.print(f"updated hidden-check counts in {path.name}")
         console.print(f"released {assignment} to {course.path('release', assignment=assignment)}")
     elif args.command == "collect":
-        students = collect(course=course, assignment=assignment, archives=args.archives)
+        collected = collect(course=course, assignment=assignment, archives=args.archives)
+        console.print(f"collected {collected.files} file{'' if collected.files == 1 else 's'}")
+        for line in collected.skipped:
+            console.print(f"[yellow]{line}[/yellow]")
+        students = collected.students
         console.print(f"{len(students)} students have a submission: {', '.join(students)}")
     elif args.command == "autograde":
         return run_autograde(course=course, assignment=assignment, args=args)
