@@ -293,7 +293,8 @@ def print_summary(summary: BatchSummary, table_scores: dict[str, StudentScore]) 
         f"{summary.count(status)} {status}" for status in ("graded", "skipped", "failed")
     )
     console.print(
-        f"{summary.assignment}: {counts} in {summary.seconds:.0f} s with {summary.workers} workers"
+        f"{summary.assignment}: {counts} in {summary.seconds:.0f} s with "
+        f"{_count(summary.workers, 'worker')}"
     )
     runs = summary.runs
     if len(runs) > FULL_TABLE_LIMIT:
@@ -349,10 +350,11 @@ def run_autograde(*, course: Course, assignment: str, args: argparse.Namespace) 
 
 
 def _start_line(*, total: int, skipped: int, workers: int) -> str:
-    def count(number: int, noun: str) -> str:
-        return f"{number} {noun}" + ("" if number == 1 else "s")
+    return f"{_count(total, 'submission')}, {skipped} already graded, {_count(workers, 'worker')}"
 
-    return f"{count(total, 'submission')}, {skipped} already graded, {count(workers, 'worker')}"
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 def demo(*, course: Course, assignment: str, args: argparse.Namespace) -> int:
@@ -452,7 +454,7 @@ def _dispatch(args: argparse.Namespace, course: Course, assignment: str) -> int:
         console.print(f"released {assignment} to {course.path('release', assignment=assignment)}")
     elif args.command == "collect":
         collected = collect(course=course, assignment=assignment, archives=args.archives)
-        console.print(f"collected {collected.files} file{'' if collected.files == 1 else 's'}")
+        console.print(f"collected {_count(collected.files, 'file')}")
         for line in collected.skipped:
             console.print(f"[yellow]{line}[/yellow]")
         students = collected.students
