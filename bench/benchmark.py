@@ -90,6 +90,11 @@ class Run:
         """How many cores were busy on average."""
         return self.busy_seconds / self.seconds
 
+    @property
+    def cpu_per_submission(self) -> float:
+        """CPU seconds of the whole machine per submission."""
+        return self.busy_seconds / self.submissions
+
 
 def machine_busy_seconds() -> float:
     """CPU seconds this machine has run anything since boot (``/proc/stat``: user, nice, system,
@@ -273,7 +278,7 @@ def write_results(path: Path, results: Results, *, minutes: float) -> None:
         lines.append(
             f"| {run.name} | {run.submissions} | {run.seconds / 60:.1f} min | "
             f"{run.per_submission:.1f} s | {run.per_submission / floor.per_submission:.2f}x | "
-            f"{run.cores_busy:.2f} | {run.busy_seconds / run.submissions:.1f} s |"
+            f"{run.cores_busy:.2f} | {run.cpu_per_submission:.1f} s |"
         )
     serial_ratio = serial.per_submission / floor.per_submission
     start_up, rate = results.pair_rate
@@ -286,11 +291,11 @@ def write_results(path: Path, results: Results, *, minutes: float) -> None:
         "cores busy (the kernel executes the notebooks while their checks run), so "
         f"{cores} cores allow at most {cores / serial.cores_busy:.2f}x, and only if 2 jobs spent "
         f"no more CPU per submission than 1 job; they spent "
-        f"{pair.busy_seconds / pair.submissions:.1f} s against "
-        f"{serial.busy_seconds / serial.submissions:.1f} s (each worker starts its own fork "
+        f"{pair.cpu_per_submission:.1f} s against "
+        f"{serial.cpu_per_submission:.1f} s (each worker starts its own fork "
         "servers and check session).",
         f"- Whole class with 2 jobs: {whole.seconds / 60:.1f} min for {whole.submissions} "
-        f"(target: 200 in ≤ 45 min: {_verdict(whole.seconds / whole.submissions * 200 <= 2700)}). "
+        f"(target: 200 in ≤ 45 min: {_verdict(whole.per_submission * 200 <= 2700)}). "
         f"Fitted to the sample and the class: {start_up:.0f} s of start-up, then "
         f"{rate:.2f} s per submission.",
         f"- Grades only with 2 jobs: {quick.per_submission:.1f} s per submission, "
