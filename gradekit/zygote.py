@@ -13,9 +13,11 @@ trusted side over a Unix socket, one command per message:
 - ``signal PID SIGNUM`` / ``kill PID``: signal a child's process group;
 - ``reset``: kill every process of the sandbox but the zygote.
 
-Before every fork the zygote kills every other process in its sandbox, so nothing a previous
-student's code left running can touch the next student's process. The zygote itself never runs
-student code.
+Under bubblewrap every child is confined in namespaces of its own (:mod:`gradekit.confine`): it
+cannot see, signal or ptrace the zygote or any other student's process, its home is private and
+vanishes with it, and killing it kills everything it started. The zygote is not dumpable, and
+before every fork it kills every other process in its sandbox all the same. The zygote itself
+never runs student code; without bubblewrap (resource limits only) the children are plain forks.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from gradekit import confine
 
 #: Where the sandbox sees the kit's own package, read-only (see gradekit.sandbox).
 KIT_MOUNT = "/opt/gradekit"
@@ -106,8 +110,10 @@ def remove_tree(folder: Path) -> None:
 def _detach(control: socket.socket, workdir: Path) -> None:
     """In a forked child: no hold on the zygote's socket, a session of its own, ``workdir`` as
     working folder, and stdio to /dev/null."""
-    control.close()
-    os.setsid()
+    with contextlib.suppress(OSError):  # a confined child has closed it already
+        control.close()
+    with contextlib.suppress(PermissionError):  # a confined child leads its session already
+        os.setsid()
     os.chdir(workdir)
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
@@ -187,10 +193,28 @@ def _become_kernel(
         os._exit(0)
 
 
+def _fork(
+    confined: bool,
+    home: Path,
+    folders: list[Path],
+    shared: tuple[tuple[str, bool], ...] = (),
+    keep_fds: tuple[int, ...] = (),
+) -> tuple[int, Path]:
+    """Fork the next student's process: confined where namespaces work, else a plain fork in a
+    fresh folder. Returns what :func:`os.fork` returns, and the child's working folder."""
+    if confined:
+        layout = confine.Layout(home=str(home), shared=shared)
+        return confine.fork_confined(layout, keep_fds), home
+    workdir = _fresh_folder(home, folders)
+    return os.fork(), workdir
+
+
 def main(control_fd: int) -> None:
     """The zygote's loop: preload, then answer the commands (module docstring) on ``control_fd``."""
     preload(sys.argv[1:])
     own_namespace = os.getpid() <= 3  # under bubblewrap: its own PID namespace
+    confined = own_namespace and confine.available()
+    confine.not_dumpable()  # no process of this uid may ptrace the zygote or read its memory
     home = Path(os.environ.get("HOME", tempfile.gettempdir()))
     control = socket.socket(fileno=control_fd)
     children: set[int] = set()
@@ -204,9 +228,8 @@ def main(control_fd: int) -> None:
         command, _, argument = message.decode().partition(" ")
         if command == "spawn" and fds:
             _clean_up(own_namespace, children)
-            workdir = _fresh_folder(home, folders)
             connection = socket.socket(fileno=fds[0])
-            pid = os.fork()
+            pid, workdir = _fork(confined, home, folders, keep_fds=(fds[0],))
             if pid == 0:
                 _become_worker(connection, control, workdir)
             connection.close()
@@ -214,9 +237,9 @@ def main(control_fd: int) -> None:
             control.sendall(f"{pid}\n".encode())
         elif command == "kernel":
             _clean_up(own_namespace, children)
-            workdir = _fresh_folder(home, folders)
             max_output, files, connection_file = argument.split(" ", 2)
-            pid = os.fork()
+            shared = ((files, False), (str(Path(connection_file).parent), True))
+            pid, workdir = _fork(confined, home, folders, shared=shared)
             if pid == 0:
                 _become_kernel(control, workdir, Path(files), connection_file, int(max_output))
             children.add(pid)
@@ -234,3 +257,5 @@ def main(control_fd: int) -> None:
         elif command == "reset":
             _clean_up(own_namespace, children)
             control.sendall(b"ok\n")
+        elif command == "confined":
+            control.sendall(f"{int(confined)}\n".encode())

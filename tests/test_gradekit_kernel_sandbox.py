@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import textwrap
 import time
 from pathlib import Path
@@ -132,14 +133,14 @@ def test_each_kernel_gets_a_fresh_interpreter_and_home(tmp_path):
     look = textwrap.dedent(
         f"""
         import os, random, numpy
-        print(os.path.exists({first[2]!r}), hasattr(numpy, "TAMPERED"),
-              random.random(), numpy.random.random(), os.getcwd())
+        print(os.path.exists({first[2] + "/locked"!r}), hasattr(numpy, "TAMPERED"),
+              random.random(), numpy.random.random(), os.listdir())
         """
     )
     second = _run_cells(tmp_path, look)[0].split()
     assert second[:2] == ["False", "False"], "the second kernel saw what the first one left"
     assert first[0] != second[2] and first[1] != second[3], "both kernels drew the same numbers"
-    assert first[2] != second[4], "both kernels ran in the same folder"
+    assert "'locked'" not in " ".join(second[4:]), "the second kernel's home is not fresh"
 
 
 @pytest.mark.skipif(
@@ -207,21 +208,29 @@ def test_kernel_sends_at_most_a_mib_beyond_the_output_limit(tmp_path, source):
     choose_isolation().name != "bubblewrap", reason="bubblewrap is not available here"
 )
 def test_what_a_kernel_leaves_in_the_socket_folder_is_gone_before_the_next_kernel(tmp_path):
-    """The host folder shared for sockets outlives every kernel, and a kernel may write there: a
-    file left in it must not reach the next student's kernel (nor pile up on the host's disk)."""
+    """The host folder shared for sockets outlives every kernel: a kernel can write only in its
+    own subfolder, sees no other kernel's, and what it left there (a locked folder included)
+    is gone from the host before the next student's kernel starts."""
     leave = textwrap.dedent(
         """
         import os
         from ipykernel import get_connection_file
-        shared = os.path.dirname(os.path.dirname(get_connection_file()))
-        os.makedirs(os.path.join(shared, "locked"))
-        path = os.path.join(shared, "left_behind.txt")
-        open(path, "w").write("for the next student")
-        os.chmod(os.path.join(shared, "locked"), 0)
-        print(path)
+        own = os.path.dirname(get_connection_file())
+        try:
+            open(os.path.join(os.path.dirname(own), "left_behind.txt"), "w").write("x")
+            wrote_next_to_it = True
+        except OSError:
+            wrote_next_to_it = False
+        os.makedirs(os.path.join(own, "locked", "inside"))
+        open(os.path.join(own, "left_behind.txt"), "w").write("for the next student")
+        os.chmod(os.path.join(own, "locked"), 0)
+        print(wrote_next_to_it, own)
         """
     )
-    path = _run_cells(tmp_path, leave)[0]
-    look = f"import os\nprint(sorted(os.listdir(os.path.dirname({path!r}))))"
+    wrote_next_to_it, own = _run_cells(tmp_path, leave)[0].split()
+    look = f"import os\nprint(sorted(os.listdir(os.path.dirname({own!r}))))"
     left = ast.literal_eval(_run_cells(tmp_path, look)[0])
-    assert len(left) == 1, f"the next kernel found {left} (only its own folder expected)"
+    assert len(left) == 1 and left[0] != os.path.basename(own), f"the next kernel found {left}"
+    assert not os.path.exists(own), "the first kernel's socket folder is still on the host"
+    if choose_isolation().name == "bubblewrap":
+        assert wrote_next_to_it == "False", "a kernel wrote outside its own socket folder"
