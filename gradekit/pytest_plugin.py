@@ -6,8 +6,13 @@ as a marker (``@pytest.mark.activations``) and counts with its ``@pytest.mark.we
 (default 1); checks of grade cells the notebook does not have are deselected. Fixtures for the
 suite's ``conftest.py``:
 
-- ``load_submission(reference=None, provided=())`` starts the student's process once per run and
-  returns the :class:`gradekit.remote.Submission`;
+- ``student_process``: the :class:`gradekit.remote.Submission` (a student process with the
+  notebook loaded) in which the running check's grade cell is graded. The suite's ``conftest.py``
+  declares, in an ``assignment`` fixture, a :class:`gradekit.plans.Assignment`; the notebook's
+  grade cells are grouped into processes by :func:`gradekit.plans.plan_processes`, each started
+  on first use;
+- ``load_submission(reference=None, provided=())``: one process for the whole notebook (suites
+  without reference code or absent packages);
 - ``notebook_grade_ids``: the grade ids of the notebook's autograded cells;
 - ``graded_notebook``: the submission itself (trusted copy, for source checks);
 - ``grade_item``: the grade id of the running check.
@@ -29,16 +34,16 @@ from typing import Any
 import pytest
 
 from gradekit.notebook import Notebook, read_notebook
+from gradekit.plans import Assignment, ProcessPlan, ReferencePackage, plan_processes
 from gradekit.remote import (
     Forbidden,
     NotDefined,
-    ReferencePackage,
     StudentCodeError,
     StudentCrash,
     StudentTimeout,
     Submission,
 )
-from gradekit.sandbox import Channel, Limits, start_worker
+from gradekit.sandbox import Channel, Limits, reset_workers, start_worker
 from gradekit.scoring import CheckResult
 
 PLUGIN_NAME = "gradekit-session"
@@ -94,8 +99,22 @@ def load_submission(request: pytest.FixtureRequest) -> Iterator[Callable[..., Su
     """Start the student's process once and load the notebook into it."""
     session = _session(request)
     yield session.load
-    if session.submission is not None:
-        session.submission.close()
+    session.close()
+
+
+@pytest.fixture(scope="session")
+def _student_processes(request: pytest.FixtureRequest) -> Iterator[GradingSession]:
+    session = _session(request)
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def student_process(
+    request: pytest.FixtureRequest, _student_processes: GradingSession, grade_item: str
+) -> Submission:
+    """The student process that grades the running check's cell (see the module docstring)."""
+    return _student_processes.process_for(grade_item, request.getfixturevalue("assignment"))
 
 
 @pytest.fixture(scope="session")
@@ -153,28 +172,63 @@ class GradingSession:
         self.grade_ids = notebook.autograded_ids
         self.support_files = support_files
         self.limits = limits
-        self.start_channel = start_channel or (lambda: start_worker(limits))
+        self.start_channel: Callable[[tuple[str, ...]], Channel] = (
+            (lambda without: start_worker(limits, without))
+            if start_channel is None
+            else (lambda without: start_channel())
+        )
+        if start_channel is None:
+            reset_workers()  # nothing of an earlier notebook's processes is left
         self.json_path = json_path
-        self.submission: Submission | None = None
+        self.submissions: list[Submission] = []
+        self._plans: dict[str, tuple[ProcessPlan, Submission | None]] = {}
         self.results: dict[str, CheckResult] = {}
         self.collected: dict[str, str] = {}
         self.started = time.monotonic()
 
     def load(self, reference: Path | None = None, provided: tuple[str, ...] = ()) -> Submission:
-        """The submission, started on first use (see the ``load_submission`` fixture)."""
-        if self.submission is None:
-            self.submission = Submission(
-                notebook=self.notebook,
-                start_channel=self.start_channel,
-                limits=self.limits,
-                support_files=self.support_files,
-                reference=ReferencePackage.from_directory(reference) if reference else None,
-                provided=provided,
-            )
-            # A failed start is reported by each check (which restarts it when allowed).
-            with contextlib.suppress(StudentTimeout, StudentCrash):
-                self.submission.start()
-        return self.submission
+        """One process for the whole notebook, started on first use (``load_submission``)."""
+        if not self.submissions:
+            package = None
+            if reference is not None:
+                modules = {p.stem: p.read_text(encoding="utf-8") for p in reference.glob("*.py")}
+                package = ReferencePackage(name=reference.name, modules=modules)
+            self._start(ProcessPlan(cells=tuple(self.grade_ids), provided=provided), package)
+        return self.submissions[0]
+
+    def process_for(self, grade_id: str, assignment: Assignment) -> Submission:
+        """The process that grades ``grade_id`` (its plan's, started on first use)."""
+        if not self._plans:
+            for plan in plan_processes(self.grade_ids, assignment):
+                for cell in plan.cells:
+                    self._plans[cell] = (plan, None)
+        plan, submission = self._plans[grade_id]
+        if submission is None:
+            submission = self._start(plan, plan.package(assignment))
+            for cell in plan.cells:
+                self._plans[cell] = (plan, submission)
+        return submission
+
+    def _start(self, plan: ProcessPlan, package: ReferencePackage | None) -> Submission:
+        submission = Submission(
+            notebook=self.notebook,
+            start_channel=lambda: self.start_channel(plan.without),
+            limits=self.limits,
+            support_files=self.support_files,
+            reference=package,
+            provided=plan.provided,
+            without=plan.without,
+        )
+        self.submissions.append(submission)
+        # A failed start is reported by each check (which restarts it when allowed).
+        with contextlib.suppress(StudentTimeout, StudentCrash):
+            submission.start()
+        return submission
+
+    def close(self) -> None:
+        """Stop every student process of the notebook."""
+        for submission in self.submissions:
+            submission.close()
 
     # -- hooks ----------------------------------------------------------------------------------
 
@@ -202,8 +256,8 @@ class GradingSession:
         items[:] = selected
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        if self.submission is not None:
-            self.submission.warnings.clear()
+        for submission in self.submissions:
+            submission.warnings.clear()
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_makereport(
@@ -231,7 +285,7 @@ class GradingSession:
         finished = call.when == "call" or outcome != "passed"
         if finished and item.nodeid not in self.results:
             marker = item.get_closest_marker("weight")
-            notes = tuple(dict.fromkeys(self.submission.warnings)) if self.submission else ()
+            notes = tuple(dict.fromkeys(w for s in self.submissions for w in s.warnings))
             self.results[item.nodeid] = CheckResult(
                 item=self.collected[item.nodeid],
                 name=item.name.removeprefix("test_"),

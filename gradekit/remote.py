@@ -20,11 +20,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from gradekit import wire
 from gradekit.notebook import Notebook, definition_cells
+from gradekit.plans import ReferencePackage
 from gradekit.sandbox import Channel, Limits, WorkerGone, WorkerTimeout
 
 
@@ -59,22 +59,6 @@ class CellLoad:
     key: str
     defined: tuple[str, ...]
     errors: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class ReferencePackage:
-    """A package whose names can stand in for earlier items (sent to the worker as text)."""
-
-    name: str
-    modules: dict[str, str]
-
-    @classmethod
-    def from_directory(cls, directory: Path) -> ReferencePackage:
-        """Read every ``.py`` module of a flat package directory."""
-        modules = {
-            path.stem: path.read_text(encoding="utf-8") for path in sorted(directory.glob("*.py"))
-        }
-        return cls(name=directory.name, modules=modules)
 
 
 @dataclass
@@ -116,6 +100,8 @@ class Submission:
         reference: Package whose names stand in for earlier items.
         provided: Names of ``reference`` put into the namespace before loading (items of earlier
             notebooks that this notebook relies on).
+        without: Packages absent from the student's process: code that imports one of them
+            takes a forbidden shortcut.
     """
 
     def __init__(
@@ -127,8 +113,10 @@ class Submission:
         support_files: dict[str, str] | None = None,
         reference: ReferencePackage | None = None,
         provided: Iterable[str] = (),
+        without: Iterable[str] = (),
     ):
         self.notebook = notebook
+        self.without = tuple(without)
         self.limits = limits
         self._start_channel = start_channel
         self._support_files = support_files or {}
@@ -274,6 +262,12 @@ class Submission:
         if kind == "NameError" and message.startswith("name '") and not where:
             name = message.split("'")[1]
             return NotDefined(self.load_report.why_missing(name))
+        if kind == "ModuleNotFoundError" and (absent := self._absent_package(message)):
+            self.incidents.append(f"forbidden: {label}: imports {absent}")
+            return Forbidden(
+                f"{label} imports {absent}, which this item may not use (it is not even "
+                f"installed where it is graded): write it with NumPy"
+            )
         located = f" at {where}" if where else ""
         text = (
             f"{label} raised {kind}{located}: {message}"
@@ -283,6 +277,13 @@ class Submission:
         if kind == "SystemExit":
             text = f"{label} called sys.exit()/exit(){located}"
         return StudentCodeError(text)
+
+    def _absent_package(self, message: str) -> str | None:
+        """The absent package a ``ModuleNotFoundError`` message names, if any."""
+        quoted = message.split("'")
+        if len(quoted) >= 3 and quoted[1].split(".")[0] in self.without:
+            return quoted[1].split(".")[0]
+        return None
 
     def request(self, message: dict[str, Any], label: str, timeout: float | None = None) -> Any:
         """Send ``message`` to the worker (starting or restarting it as needed); decoded answer."""
@@ -313,7 +314,6 @@ class Submission:
         seed: int | None = None,
         return_args: bool = False,
         substitute: Iterable[str] = (),
-        forbid: Iterable[str] | None = None,
         timeout: float | None = None,
     ) -> CallResult:
         """Call a global of the notebook (or a method of ``ref``).
@@ -326,17 +326,13 @@ class Submission:
             seed: Seed NumPy, ``random`` and torch in the worker right before the call.
             return_args: Also return the arguments as they are after the call (mutation checks).
             substitute: Names replaced by their reference versions during the call.
-            forbid: Watch the call with the worker's runtime guard (:class:`gradekit.worker.Guard`):
-                packages it may not use (the reference implementation, except through the
-                names put in place, and the graders' files are always forbidden then). ``None``:
-                no guard.
             timeout: Seconds allowed (default: ``Limits.call_timeout``).
 
         Returns:
             The result as plain data; objects come back as handles (``RemoteRef``).
 
         Raises:
-            Forbidden: The guard saw the call take a forbidden shortcut.
+            Forbidden: The call imported a package absent from the student's process.
         """
         if ref is not None:
             target: dict[str, Any] = {"ref": ref.handle_in(self), "attr": name}
@@ -354,13 +350,8 @@ class Submission:
             "seed": seed,
             "return_args": return_args,
             "substitute": list(substitute),
-            "forbid": None if forbid is None else list(forbid),
         }
         answer = self.request(message, label, timeout)
-        if answer.get("violations"):
-            shown = "; ".join(str(text) for text in answer["violations"])
-            self.incidents.append(f"forbidden: {label}: {shown}")
-            raise Forbidden(f"{label} {shown} while it ran (seen by the runtime guard)")
         args_after = None
         if return_args:
             positional, keywords = answer["args"]
@@ -375,19 +366,11 @@ class Student:
         submission: The loaded submission.
         substitute: Names replaced by their reference versions in every call, so that a bug in an
             earlier item does not cost points again here.
-        forbid: Packages every call may not use, watched by the worker's runtime guard
-            (``None``: unwatched); see :meth:`Submission.invoke`.
     """
 
-    def __init__(
-        self,
-        submission: Submission,
-        substitute: Iterable[str] = (),
-        forbid: Iterable[str] | None = None,
-    ):
+    def __init__(self, submission: Submission, substitute: Iterable[str] = ()):
         self.submission = submission
         self.substitute = tuple(substitute)
-        self.forbid = None if forbid is None else tuple(forbid)
 
     def invoke(
         self,
@@ -398,7 +381,6 @@ class Student:
     ) -> CallResult:
         """:meth:`Submission.invoke` with this view's substitutions; objects wrapped."""
         options.setdefault("substitute", self.substitute)
-        options.setdefault("forbid", self.forbid)
         result = self.submission.invoke(name, args, kwargs, **options)
         return CallResult(self.wrap(result.value), result.args_after)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
+import importlib.util
 import logging
 import math
 import os
@@ -246,6 +247,8 @@ class Zygote:
         limits: Limits of every worker it forks.
         preload: Modules imported once, before any fork.
         binds: Extra mounts of its sandbox, as in :func:`bubblewrap_arguments`.
+        without: Packages absent from its sandbox (under bubblewrap: importing one raises
+            ``ModuleNotFoundError``; with resource limits only they stay importable).
     """
 
     def __init__(
@@ -253,12 +256,17 @@ class Zygote:
         limits: Limits,
         preload: tuple[str, ...],
         binds: Sequence[tuple[str, str, str]] = (),
+        without: Sequence[str] = (),
     ):
         self.limits = limits
         self.control, theirs = socket.socketpair()
         isolation = choose_isolation(limits.isolation)
         self.workdir = Path(tempfile.mkdtemp(prefix="gradekit-zygote-"))
         home = SANDBOX_HOME if isolation.name == "bubblewrap" else str(self.workdir)
+        if without:
+            preload = tuple(name for name in preload if name.split(".")[0] not in without)
+            if isolation.name == "bubblewrap":
+                binds = [*binds, *_blocked_packages(without, self.workdir / "blocked")]
         env = worker_environment(home)
         code = _ZYGOTE_BOOTSTRAP.format(fd=theirs.fileno())
         argv = isolation.command([sys.executable, "-I", "-c", code, *preload], env, binds)
@@ -282,7 +290,7 @@ class Zygote:
         return self.process.poll() is None
 
     def spawn(self) -> ForkedChannel:
-        """Fork a fresh worker (everything left from the previous one is killed first)."""
+        """Fork a fresh worker (beside the others: :meth:`reset` kills them)."""
         ours, theirs = socket.socketpair()
         try:
             socket.send_fds(self.control, [b"spawn"], [theirs.fileno()])
@@ -525,21 +533,64 @@ def worker_environment(home: str) -> dict[str, str]:
     }
 
 
-_zygotes: dict[Limits, Zygote] = {}
+def _blocked_packages(packages: Sequence[str], folder: Path) -> list[tuple[str, str, str]]:
+    """Mounts that put, over each installed package's folder, one whose import fails."""
+    binds = []
+    for name in packages:
+        installed = _package_folder(name)
+        if installed is None:
+            continue
+        blocker = folder / name
+        blocker.mkdir(parents=True)
+        (blocker / "__init__.py").write_text(
+            f"raise ModuleNotFoundError({_ABSENT.format(name=name)!r}, name={name!r})\n"
+        )
+        binds.append(("--ro-bind", str(blocker), str(installed)))
+    return binds
 
 
-def start_worker(limits: Limits) -> LineChannel:
-    """A fresh, confined worker: forked from this process's zygote, or a process of its own."""
+#: The message of importing a package absent from a sandbox.
+_ABSENT = "No module named '{name}' (not available where this item is graded)"
+
+
+def _package_folder(name: str) -> Path | None:
+    """The folder of an installed package, found without importing it."""
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))).resolve()
+
+
+_zygotes: dict[tuple[Limits, tuple[str, ...]], Zygote] = {}
+
+
+def start_worker(limits: Limits, without: Sequence[str] = ()) -> LineChannel:
+    """A fresh, confined worker: forked from this process's zygote, or a process of its own.
+
+    Args:
+        limits: Its limits.
+        without: Packages absent from its sandbox (see :class:`Zygote`).
+    """
     if limits.preload:
-        zygote = _zygotes.get(limits)
+        key = (limits, tuple(sorted(without)))
+        zygote = _zygotes.get(key)
         if zygote is None or not zygote.alive:
-            zygote = _zygotes[limits] = Zygote(limits, limits.preload)
+            zygote = _zygotes[key] = Zygote(limits, limits.preload, without=key[1])
         with contextlib.suppress(WorkerGone, WorkerTimeout, OSError):
             return zygote.spawn()
-        _zygotes.pop(limits, None)  # a dead zygote: start a new one next time
-        zygote = _zygotes[limits] = Zygote(limits, limits.preload)
+        _zygotes.pop(key, None)  # a dead zygote: start a new one next time
+        zygote = _zygotes[key] = Zygote(limits, limits.preload, without=key[1])
         return zygote.spawn()
     return start_process_worker(limits)
+
+
+def reset_workers() -> None:
+    """Kill every worker this process's fork servers have forked (before the next student)."""
+    for zygote in list(_zygotes.values()):
+        zygote.reset()
 
 
 @atexit.register

@@ -15,10 +15,6 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
-import functools
-import importlib
-import importlib.util
-import inspect
 import os
 import random
 import shutil
@@ -27,9 +23,9 @@ import sys
 import threading
 import traceback
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, ClassVar
+from typing import Any, BinaryIO
 
 from gradekit import wire
 
@@ -47,7 +43,6 @@ class Worker:
         namespace: The globals the student's cells run in (a fresh dict in a sandbox; the live
             kernel namespace when an instructor grades a cell inside Jupyter).
         workdir: Folder for support modules and the reference package.
-        guard: The runtime guard that watches requests which ask for it (a sandboxed worker).
         time_limits: Limit each statement's time while definitions load (uses SIGALRM: only in
             a process of its own, never in an instructor's kernel).
     """
@@ -56,7 +51,6 @@ class Worker:
         self,
         namespace: dict[str, Any] | None = None,
         workdir: Path | None = None,
-        guard: Guard | None = None,
         time_limits: bool = False,
     ):
         self.namespace: dict[str, Any] = (
@@ -68,9 +62,6 @@ class Worker:
         self.handles: dict[int, Any] = {}
         self._ids: dict[int, int] = {}
         self.reference: Any = None
-        self.provided: set[str] = set()
-        self.granted: set[str] = set()
-        self.guard = guard
         self.time_limits = time_limits
 
     # -- request dispatch -------------------------------------------------------------------
@@ -115,16 +106,11 @@ class Worker:
         if str(root) not in sys.path:
             sys.path.insert(0, str(root))
         self.reference = __import__(request["name"])
-        if self.guard is not None:
-            self.guard.wire_reference(self.reference, os.path.join(str(package.resolve()), ""))
-        # Imported: student code has no reason to read these files (the graders' rules say so).
-        shutil.rmtree(package, ignore_errors=True)
+        shutil.rmtree(package, ignore_errors=True)  # imported: the files are of no more use
         return True
 
     def op_load(self, request: dict[str, Any]) -> Any:
         """Write support files, provide reference names, then run each cell's definitions."""
-        if self.guard is not None:
-            self.guard.wire_packages()
         for filename, text in request.get("support_files", {}).items():
             (self.workdir / Path(filename).name).write_text(text, encoding="utf-8")
         if str(self.workdir) not in sys.path:
@@ -132,7 +118,6 @@ class Worker:
         for name in request.get("provide", []):
             # An instructor's live kernel keeps its own definitions; a fresh sandbox gets ours.
             self.namespace.setdefault(name, getattr(self.reference, name))
-            self.provided.add(name)
         limit = float(request.get("statement_timeout") or 0) if self.time_limits else 0.0
         return [self._run_cell(cell["key"], cell["source"], limit) for cell in request["cells"]]
 
@@ -142,16 +127,11 @@ class Worker:
         kwargs = self.decode(request.get("kwargs", {}))
         if request.get("seed") is not None:
             self._seed(int(request["seed"]))
-        with (
-            self._substituted(request.get("substitute", [])),
-            self._watched(request) as violations,
-        ):
+        with self._substituted(request.get("substitute", [])):
             result = function(*args, **kwargs)
         answer = {"result": result}
         if request.get("return_args"):
             answer["args"] = [args, kwargs]
-        if violations:
-            answer["violations"] = list(violations)
         return answer
 
     def op_get(self, request: dict[str, Any]) -> Any:
@@ -166,13 +146,6 @@ class Worker:
         return request["name"] in self.namespace
 
     def op_eval(self, request: dict[str, Any]) -> Any:
-        # Reference names a grader's expression uses (e.g. to patch reference methods onto the
-        # student's object) may be reached by the student's code from then on.
-        self.granted.update(
-            node.attr
-            for node in ast.walk(ast.parse(request["expr"], mode="eval"))
-            if isinstance(node, ast.Attribute) and hasattr(self.reference, node.attr)
-        )
         scope = dict(self.namespace)
         scope.update(
             {name: self._resolve_ref(ref) for name, ref in request.get("refs", {}).items()}
@@ -212,17 +185,6 @@ class Worker:
             raise NameError(f"name '{name}' is not defined")
         value = self.namespace[name]
         return getattr(value, target["attr"]) if target.get("attr") else value
-
-    @contextlib.contextmanager
-    def _watched(self, request: dict[str, Any]) -> Iterator[list[str]]:
-        """The runtime guard around a call, when the request asks for it (and this process has
-        one: an instructor's own kernel has none)."""
-        if self.guard is None or request.get("forbid") is None:
-            yield []
-            return
-        granted = set(request.get("substitute", [])) | self.provided | self.granted
-        with self.guard.watching(request["forbid"], granted) as seen:
-            yield seen
 
     def _substituted(self, names: list[str]) -> _Substitution:
         return _Substitution(
@@ -289,154 +251,6 @@ class Worker:
         return seen
 
 
-class Guard:
-    """The runtime half of the forbidden-shortcut check (the graders also read the source).
-
-    Tripwires, set up before any student code runs, note what a guarded request does:
-
-    - PyTorch: a ``TorchFunctionMode`` sees every torch function and tensor method called while
-      the request runs (creating a tensor, an operation, ``backward``);
-    - scikit-learn's networks: every function and method of ``sklearn.neural_network`` is
-      replaced by a tripwire that calls it;
-    - the reference implementation: its functions and methods are tripwires too, which let
-      through the names the graders put in place (substituted, provided, or used in a grader's
-      expression) and the reference's calls to itself;
-    - an audit hook (which cannot be removed) notes imports of forbidden packages and reading
-      the reference's or the graders' files.
-
-    A tripwire costs one function call, and nothing outside guarded requests. What it notes
-    comes back with the response as ``violations``. Student code could still escape (e.g.
-    through ``ctypes`` or ``gc``); the source scan, the sandbox, and comparisons made outside
-    this process remain.
-    """
-
-    #: At most this many distinct violations are reported per request.
-    LIMIT = 3
-    #: Packages whose functions and methods become tripwires, and the name rules use for them.
-    WIRED_PACKAGES: ClassVar[dict[str, str]] = {"sklearn.neural_network": "sklearn"}
-
-    def __init__(self) -> None:
-        self.active = False
-        self.forbidden: tuple[str, ...] = ()
-        self.granted: set[str] = set()
-        self.seen: list[str] = []
-        self.reference_folder = ""
-        self._torch_mode: Any = None
-        self._wired: set[str] = set()
-        sys.addaudithook(self._audit)
-
-    def wire_packages(self) -> None:
-        """Make the watched packages' functions and methods tripwires (before student code
-        imports them; a fork server that preloaded them makes this cheap)."""
-        for package, label in self.WIRED_PACKAGES.items():
-            if package in self._wired or not _package_folder(package.split(".")[0]):
-                continue
-            importlib.import_module(package)
-            for module in _submodules(package):
-                self._wire_module(module, functools.partial(self._forbidden, label))
-            self._wired.add(package)
-
-    def wire_reference(self, package: Any, folder: str) -> None:
-        """Make the reference package's functions and methods tripwires."""
-        self.reference_folder = folder
-        for module in _submodules(package.__name__):
-            self._wire_module(module, self._reference_entry)
-
-    @contextlib.contextmanager
-    def watching(self, forbidden: list[str], granted: set[str]) -> Iterator[list[str]]:
-        """Watch the code run inside the block; yields the list that collects violations."""
-        self.forbidden = tuple(forbidden)
-        self.granted = granted
-        self.seen = []
-        mode = contextlib.nullcontext()
-        if "torch" in self.forbidden and "torch" in sys.modules:
-            mode = self._torch()
-        self.active = True
-        try:
-            with mode:
-                yield self.seen
-        finally:
-            self.active = False
-
-    def note(self, text: str) -> None:
-        if self.active and text not in self.seen and len(self.seen) < self.LIMIT:
-            self.seen.append(text)
-
-    # -- tripwires --------------------------------------------------------------------------
-
-    def _forbidden(self, label: str, name: str, args: tuple[Any, ...]) -> None:
-        if label in self.forbidden:
-            self.note(f"calls {label} ({name})")
-
-    def _reference_entry(self, name: str, args: tuple[Any, ...]) -> None:
-        caller = sys._getframe(2).f_code.co_filename
-        if caller.startswith(self.reference_folder):
-            return  # the reference calling itself
-        owner, _, _ = name.partition(".")
-        if owner in self.granted:
-            return
-        if args and any(klass.__name__ in self.granted for klass in type(args[0]).__mro__):
-            return  # a method of a granted class, or inherited by one
-        self.note(f"calls the reference implementation ({name})")
-
-    def _wire_module(self, module: Any, trip: Callable[[str, tuple[Any, ...]], None]) -> None:
-        own = module.__name__
-        for name, value in list(vars(module).items()):
-            if inspect.isfunction(value) and value.__module__ == own:
-                setattr(module, name, self._tripwire(value, trip))
-            elif isinstance(value, dict):  # e.g. a table of activation functions
-                for key, item in list(value.items()):
-                    if inspect.isfunction(item) and item.__module__ == own:
-                        value[key] = self._tripwire(item, trip)
-            elif inspect.isclass(value) and value.__module__ == module.__name__:
-                for attribute, member in list(vars(value).items()):
-                    if inspect.isfunction(member):
-                        setattr(value, attribute, self._tripwire(member, trip))
-
-    def _tripwire(self, function: Any, trip: Callable[[str, tuple[Any, ...]], None]) -> Any:
-        """``function`` behind a check that runs only while a request is watched."""
-        guard, name = self, function.__qualname__
-
-        def tripwire(*args: Any, **kwargs: Any) -> Any:
-            if guard.active:
-                trip(name, args)
-            return function(*args, **kwargs)
-
-        tripwire.__name__ = function.__name__
-        tripwire.__qualname__ = function.__qualname__
-        tripwire.__doc__ = function.__doc__
-        tripwire.__module__ = function.__module__
-        return tripwire
-
-    def _torch(self) -> Any:
-        if self._torch_mode is None:
-            from torch.overrides import TorchFunctionMode
-
-            guard = self
-
-            class TorchTripwire(TorchFunctionMode):
-                def __torch_function__(
-                    self, func: Any, types: Any, args: Any = (), kwargs: Any = None
-                ) -> Any:
-                    guard.note(f"calls torch ({getattr(func, '__name__', func)})")
-                    return func(*args, **(kwargs or {}))
-
-            self._torch_mode = TorchTripwire
-        return self._torch_mode()
-
-    def _audit(self, event: str, args: tuple[Any, ...]) -> None:
-        if not self.active:
-            return
-        if event == "import" and str(args[0]).split(".")[0] in self.forbidden:
-            self.note(f"imports {args[0]}")
-        elif event == "open" and isinstance(args[0], str | bytes | os.PathLike):
-            path = os.path.abspath(os.fsdecode(args[0]))
-            if self.reference_folder and path.startswith(self.reference_folder):
-                self.note("reads the reference implementation's files")
-            elif "grader_tests" in path or "reference_impl" in path:
-                self.note("reads the graders' files")
-
-
 class StatementTimeout(Exception):
     """A statement of the notebook's definitions took too long while they were loaded."""
 
@@ -458,27 +272,6 @@ def _time_limit(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-
-
-@functools.cache
-def _package_folder(name: str) -> str:
-    """Where an installed package's code lives ('' if it is not installed)."""
-    try:
-        spec = importlib.util.find_spec(name)
-    except (ImportError, ValueError):
-        return ""
-    if spec is None or not spec.submodule_search_locations:
-        return ""
-    return os.path.join(next(iter(spec.submodule_search_locations)), "")
-
-
-def _submodules(package: str) -> list[Any]:
-    """A package and its loaded submodules."""
-    return [
-        module
-        for name, module in list(sys.modules.items())
-        if module is not None and (name == package or name.startswith(package + "."))
-    ]
 
 
 class _Substitution:
@@ -535,7 +328,7 @@ def main() -> None:
         os.dup2(devnull, fd)
     sys.stdin = open(os.devnull)  # noqa: SIM115 - lives as long as the process
     sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
-    serve(requests, responses, Worker(workdir=Path.cwd(), guard=Guard(), time_limits=True))
+    serve(requests, responses, Worker(workdir=Path.cwd(), time_limits=True))
 
 
 if __name__ == "__main__":

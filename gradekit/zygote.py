@@ -13,6 +13,10 @@ trusted side over a Unix socket, one command per message:
 - ``signal PID SIGNUM`` / ``kill PID``: signal a child's process group;
 - ``reset``: kill every process of the sandbox but the zygote.
 
+Workers are forked beside each other (one notebook's checks may use several): the host resets
+the zygote before the next student's notebook. A kernel is forked alone: everything else is
+killed first.
+
 Under bubblewrap every child is confined in namespaces of its own (:mod:`gradekit.confine`): it
 cannot see, signal or ptrace the zygote or any other student's process, its home is private and
 vanishes with it, and killing it kills everything it started. The zygote is not dumpable, and
@@ -124,13 +128,13 @@ def _detach(control: socket.socket, workdir: Path) -> None:
 
 def _become_worker(connection: socket.socket, control: socket.socket, workdir: Path) -> None:
     """In the forked child: a fresh session, folder and stdio, then serve the worker protocol."""
-    from gradekit.worker import Guard, Worker, serve
+    from gradekit.worker import Worker, serve
 
     _detach(control, workdir)
     requests = connection.makefile("rb")
     responses = connection.makefile("wb")
     try:
-        serve(requests, responses, Worker(workdir=workdir, guard=Guard(), time_limits=True))
+        serve(requests, responses, Worker(workdir=workdir, time_limits=True))
     finally:
         os._exit(0)
 
@@ -226,8 +230,7 @@ def main(control_fd: int) -> None:
             break
         _reap(statuses)
         command, _, argument = message.decode().partition(" ")
-        if command == "spawn" and fds:
-            _clean_up(own_namespace, children)
+        if command == "spawn" and fds:  # beside the others: the host resets between students
             connection = socket.socket(fileno=fds[0])
             pid, workdir = _fork(confined, home, folders, keep_fds=(fds[0],))
             if pid == 0:

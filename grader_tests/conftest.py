@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from gradekit.plans import Assignment, CellRule
 from gradekit.remote import Student, Submission
 
 REFERENCE_PACKAGE = Path(__file__).resolve().parent.parent / "reference_impl"
@@ -61,6 +62,62 @@ USES_REFERENCE: dict[str, tuple[str, ...]] = {
     "weight_snapshot": ("NeuralNetwork", *ACTIVATION_NAMES),
 }
 
+#: Further reference names a cell's checks put into the student's process (``student.evaluate``
+#: expressions that patch reference methods onto the student's object).
+REFERENCE_IN_PROCESS: dict[str, tuple[str, ...]] = {
+    "logreg_training": ("sigmoid", "binary_cross_entropy", "binary_accuracy"),
+    "mc_backward": ("softmax",),
+    "mc_training": (
+        "softmax",
+        "forward",
+        "backward",
+        "categorical_cross_entropy",
+        "categorical_accuracy",
+    ),
+}
+
+#: The reference modules that may be shipped into a student's process, with the grade cells whose
+#: answers each computes: a process never holds the answers of a cell it grades. Modules not
+#: listed (``by_hand``: the by-hand answers; ``gradcheck``) never leave the trusted side.
+REFERENCE_ANSWERS: dict[str, tuple[str, ...]] = {
+    "activations": ("activations",),
+    "derivatives": ("derivatives",),
+    "losses": ("logreg_predictions", "nn_forward", "mc_softmax_loss"),
+    "logistic": ("logreg_predictions", "logreg_training"),
+    "network_core": ("nn_init", "nn_forward", "nn_backward", "mc_softmax_loss", "mc_backward"),
+    "networks": (
+        "nn_init",
+        "nn_forward",
+        "nn_backward",
+        "nn_training",
+        "mc_softmax_loss",
+        "mc_backward",
+        "mc_training",
+    ),
+    "practice": ("forward_example", "experiments", "l2_regularisation", "weight_snapshot"),
+}
+
+#: Items that are meant to use PyTorch; every other item is written from scratch with NumPy.
+TORCH_ITEMS = ("pytorch_mlp", "pytorch_multiclass")
+#: Packages absent from the student's process while a from-scratch item's checks run (importing
+#: one is a forbidden shortcut; the source scan of ``test_integrity.py`` names the rule).
+FROM_SCRATCH_WITHOUT = ("torch", "sklearn")
+
+#: What the engine needs to know to grade this assignment (see :mod:`gradekit.plans`).
+ASSIGNMENT = Assignment(
+    cells={
+        grade_id: CellRule(
+            grades=names,
+            replaces=USES_REFERENCE.get(grade_id, ()),
+            reference=REFERENCE_IN_PROCESS.get(grade_id, ()),
+            without=() if grade_id in TORCH_ITEMS else FROM_SCRATCH_WITHOUT,
+        )
+        for grade_id, names in GRADED_NAMES.items()
+    },
+    reference=REFERENCE_PACKAGE,
+    answers=REFERENCE_ANSWERS,
+)
+
 #: Seed of the hidden inputs; each check draws from its own generator derived from it.
 DEFAULT_SEED = 5
 
@@ -74,35 +131,16 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{grade_id}: checks of the grade cell '{grade_id}'")
 
 
-def provided_names(grade_ids: list[str]) -> tuple[str, ...]:
-    """Names this notebook relies on but does not grade: the reference versions are put in place
-    before its definitions load (a later notebook does not have to re-define earlier items)."""
-    graded = {name for grade_id in grade_ids for name in GRADED_NAMES.get(grade_id, ())}
-    needed = dict.fromkeys(
-        name for grade_id in grade_ids for name in USES_REFERENCE.get(grade_id, ())
-    )
-    return tuple(name for name in needed if name not in graded)
-
-
 @pytest.fixture(scope="session")
-def submission(load_submission, notebook_grade_ids: list[str]) -> Submission:
-    """The notebook under grading, loaded into its own process."""
-    return load_submission(reference=REFERENCE_PACKAGE, provided=provided_names(notebook_grade_ids))
-
-
-#: Items that are meant to use PyTorch; every other item is written from scratch with NumPy.
-TORCH_ITEMS = ("pytorch_mlp", "pytorch_multiclass")
-#: Packages a from-scratch item may not call while the checks run it (the runtime guard; the
-#: source scan of ``test_integrity.py`` is the other half).
-FROM_SCRATCH_RUNTIME_FORBIDDEN = ("torch", "sklearn")
+def assignment() -> Assignment:
+    """The declaration the engine groups this notebook's student processes by."""
+    return ASSIGNMENT
 
 
 @pytest.fixture
-def student(submission: Submission, grade_item: str) -> Student:
-    """The student's code as this check sees it: earlier items replaced by reference versions,
-    and every call watched for forbidden shortcuts."""
-    forbid = () if grade_item in TORCH_ITEMS else FROM_SCRATCH_RUNTIME_FORBIDDEN
-    return Student(submission, substitute=USES_REFERENCE.get(grade_item, ()), forbid=forbid)
+def student(student_process: Submission, grade_item: str) -> Student:
+    """The student's code as this check sees it: earlier items replaced by reference versions."""
+    return Student(student_process, substitute=USES_REFERENCE.get(grade_item, ()))
 
 
 @pytest.fixture

@@ -8,18 +8,19 @@ and conventions, plus the functional core the classes are built on and a gradien
 graders compare student submissions with it; ``tests/test_reference_*.py`` compare it with
 PyTorch autograd in float64.
 
-Modules: ``activations``, ``losses``, ``logistic``, ``networks``, ``practice``, ``gradcheck``.
+Modules, one per concept: ``activations``, ``derivatives``, ``losses``, ``logistic``,
+``network_core`` (the functional core of the networks), ``networks`` (the classes), ``practice``,
+``by_hand`` (the by-hand answers), ``gradcheck``. The graders ship some of these modules into a
+student's process (see ``grader_tests/conftest.py``): keep each graded item's answers in modules of
+their own.
 """
 
-from .activations import (
-    FloatArray,
-    leaky_relu,
+from .activations import FloatArray, leaky_relu, relu, sigmoid, tanh
+from .by_hand import BY_HAND_ANSWERS
+from .derivatives import (
     leaky_relu_derivative,
-    relu,
     relu_derivative,
-    sigmoid,
     sigmoid_derivative,
-    tanh,
     tanh_derivative,
 )
 from .gradcheck import numerical_gradient, relative_error
@@ -36,17 +37,9 @@ from .losses import (
     one_hot,
     softmax,
 )
-from .networks import (
-    HIDDEN_ACTIVATIONS,
-    ForwardCache,
-    MultiClassNeuralNetwork,
-    NeuralNetwork,
-    backward,
-    forward,
-    init_parameters,
-)
+from .network_core import HIDDEN_ACTIVATIONS, ForwardCache, backward, forward, init_parameters
+from .networks import MultiClassNeuralNetwork, NeuralNetwork
 from .practice import (
-    BY_HAND_ANSWERS,
     ExperimentResult,
     NeuralNetworkL2,
     run_experiment,

@@ -1,9 +1,8 @@
-"""Element-wise activation functions and their derivatives (lecture 5, steps 4 and 5).
+"""Element-wise activation functions (lecture 5, step 4); their derivatives are in
+:mod:`reference_impl.derivatives`.
 
 Every function accepts an array of any shape (or a scalar), returns a new float64 array of the
-same shape and never modifies its argument. Derivatives are evaluated at the pre-activation ``x``
-(the ``z`` of a layer), not at the activation's output. Conventions at the kink:
-``relu_derivative(0) == 0`` and ``leaky_relu_derivative(0, alpha) == alpha``.
+same shape and never modifies its argument.
 """
 
 from __future__ import annotations
@@ -38,18 +37,6 @@ def relu(x: npt.ArrayLike) -> FloatArray:
     return np.maximum(as_float_array(x), 0.0)
 
 
-def relu_derivative(x: npt.ArrayLike) -> FloatArray:
-    """Derivative of ReLU at ``x``: 1 where ``x > 0``, else 0 (so 0 at exactly 0).
-
-    Args:
-        x: Pre-activations, any shape.
-
-    Returns:
-        Array of 0.0/1.0 with the shape of ``x``.
-    """
-    return (as_float_array(x) > 0).astype(np.float64)
-
-
 def tanh(x: npt.ArrayLike) -> FloatArray:
     """Hyperbolic tangent.
 
@@ -60,19 +47,6 @@ def tanh(x: npt.ArrayLike) -> FloatArray:
         Array in [-1, 1] with the shape of ``x``.
     """
     return np.tanh(as_float_array(x))
-
-
-def tanh_derivative(x: npt.ArrayLike) -> FloatArray:
-    """Derivative of tanh at ``x``: ``1 - tanh(x)**2``.
-
-    Args:
-        x: Pre-activations, any shape.
-
-    Returns:
-        Array in [0, 1] with the shape of ``x``.
-    """
-    t = np.tanh(as_float_array(x))
-    return 1.0 - t * t
 
 
 def sigmoid(x: npt.ArrayLike) -> FloatArray:
@@ -96,20 +70,6 @@ def sigmoid(x: npt.ArrayLike) -> FloatArray:
         return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
-def sigmoid_derivative(x: npt.ArrayLike) -> FloatArray:
-    """Derivative of the sigmoid at ``x``: ``sigmoid(x) * (1 - sigmoid(x))``.
-
-    Args:
-        x: Pre-activations, any shape.
-
-    Returns:
-        Array in [0, 0.25] with the shape of ``x``.
-    """
-    s = sigmoid(x)
-    with np.errstate(under="ignore"):
-        return s * (1.0 - s)
-
-
 def leaky_relu(x: npt.ArrayLike, alpha: float = 0.01) -> FloatArray:
     """Leaky ReLU: ``x`` where ``x > 0``, else ``alpha * x``.
 
@@ -122,17 +82,3 @@ def leaky_relu(x: npt.ArrayLike, alpha: float = 0.01) -> FloatArray:
     """
     x = as_float_array(x)
     return np.where(x > 0, x, alpha * x)
-
-
-def leaky_relu_derivative(x: npt.ArrayLike, alpha: float = 0.01) -> FloatArray:
-    """Derivative of leaky ReLU at ``x``: 1 where ``x > 0``, else ``alpha`` (so ``alpha`` at 0).
-
-    Args:
-        x: Pre-activations, any shape.
-        alpha: Slope for non-positive inputs.
-
-    Returns:
-        Array of 1.0/``alpha`` with the shape of ``x``.
-    """
-    x = as_float_array(x)
-    return np.where(x > 0, 1.0, float(alpha))

@@ -1,7 +1,8 @@
 """The kit's graded additions: the hand-worked example and the practice exercises of lecture 5.
 
-See ``docs/assignment_api.md``: :func:`two_layer_forward` and :data:`BY_HAND_ANSWERS` (notebook 1),
-:func:`run_experiment`, :class:`NeuralNetworkL2` and :func:`snapshot_weights` (notebook 3).
+See ``docs/assignment_api.md``: :func:`two_layer_forward` (notebook 1), :func:`run_experiment`,
+:class:`NeuralNetworkL2` and :func:`snapshot_weights` (notebook 3); the by-hand answers are in
+:mod:`reference_impl.by_hand`.
 """
 
 from __future__ import annotations
@@ -15,18 +16,6 @@ import numpy.typing as npt
 from .activations import FloatArray, as_float_array, relu, sigmoid
 from .losses import as_binary_labels
 from .networks import NeuralNetwork
-
-#: Correct values of the ``by_hand`` item: the reflection exercise "ReLU(2), ReLU(-2), Tanh(1),
-#: Sigmoid(0)" and the ReLU layer for input ``[1, 2]``, weights ``[[0.5, -0.5], [0.3, 0.7]]`` and
-#: bias ``[0.1, -0.1]`` in the lecture's row convention ``relu(x @ W + b)``:
-#: ``[1*0.5 + 2*0.3 + 0.1, 1*(-0.5) + 2*0.7 - 0.1] = [1.2, 0.8]``.
-BY_HAND_ANSWERS: dict[str, float | list[float]] = {
-    "relu(2)": 2.0,
-    "relu(-2)": 0.0,
-    "tanh(1)": 0.7615941559557649,
-    "sigmoid(0)": 0.5,
-    "relu_layer": [1.2, 0.8],
-}
 
 
 def two_layer_forward(

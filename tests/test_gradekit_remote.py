@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from gradekit.notebook import notebook_from_dict
+from gradekit.plans import ReferencePackage
 from gradekit.remote import (
     NotDefined,
-    ReferencePackage,
     Student,
     StudentCodeError,
     StudentCrash,
@@ -96,15 +96,13 @@ def make_notebook(*sources: str):
 
 @pytest.fixture(scope="module")
 def submission(tmp_path_factory):
-    package = tmp_path_factory.mktemp("pkg") / "refpkg"
-    package.mkdir()
-    (package / "__init__.py").write_text("def helper(x):\n    return x + 100\n")
+    package = ReferencePackage("refpkg", {"__init__": "def helper(x):\n    return x + 100\n"})
     notebook = make_notebook(STUDENT_CODE, "def broken(:\n    pass")
     with Submission(
         notebook=notebook,
         start_channel=lambda: start_worker(LIMITS),
         limits=LIMITS,
-        reference=ReferencePackage.from_directory(package),
+        reference=package,
     ) as loaded:
         loaded.start()
         yield loaded

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from grader_tests.tolerances import REFERENCE_ATOL, REFERENCE_RTOL
 from reference_impl import activations as act
+from reference_impl import derivatives as der
 
 SHAPES = {"scalar": (), "vector": (7,), "matrix": (5, 3), "tensor3": (2, 3, 4), "batch1": (1, 1)}
 
@@ -30,15 +31,15 @@ VALUES: dict[str, tuple[Callable[..., np.ndarray], Callable[[torch.Tensor], torc
 
 # name -> (reference derivative, torch function whose autograd gives that derivative)
 DERIVATIVES: dict[str, tuple[Callable[..., np.ndarray], Callable[[torch.Tensor], torch.Tensor]]] = {
-    "relu": (act.relu_derivative, torch.relu),
-    "tanh": (act.tanh_derivative, torch.tanh),
-    "sigmoid": (act.sigmoid_derivative, torch.sigmoid),
+    "relu": (der.relu_derivative, torch.relu),
+    "tanh": (der.tanh_derivative, torch.tanh),
+    "sigmoid": (der.sigmoid_derivative, torch.sigmoid),
     "leaky_relu-default": (
-        act.leaky_relu_derivative,
+        der.leaky_relu_derivative,
         lambda t: torch.nn.functional.leaky_relu(t, 0.01),
     ),
     "leaky_relu-alpha0.2": (
-        lambda x: act.leaky_relu_derivative(x, alpha=0.2),
+        lambda x: der.leaky_relu_derivative(x, alpha=0.2),
         lambda t: torch.nn.functional.leaky_relu(t, 0.2),
     ),
 }
@@ -48,10 +49,10 @@ ALL_FUNCTIONS: dict[str, Callable[..., np.ndarray]] = {
     "tanh": act.tanh,
     "sigmoid": act.sigmoid,
     "leaky_relu": act.leaky_relu,
-    "relu_derivative": act.relu_derivative,
-    "tanh_derivative": act.tanh_derivative,
-    "sigmoid_derivative": act.sigmoid_derivative,
-    "leaky_relu_derivative": act.leaky_relu_derivative,
+    "relu_derivative": der.relu_derivative,
+    "tanh_derivative": der.tanh_derivative,
+    "sigmoid_derivative": der.sigmoid_derivative,
+    "leaky_relu_derivative": der.leaky_relu_derivative,
 }
 
 
@@ -98,13 +99,13 @@ def test_sigmoid_tails_match_torch() -> None:
 
 
 def test_relu_derivative_at_zero_is_zero() -> None:
-    assert act.relu_derivative(np.array([0.0, -0.0]))[0] == 0.0
-    assert act.relu_derivative(np.array([0.0, -0.0]))[1] == 0.0
+    assert der.relu_derivative(np.array([0.0, -0.0]))[0] == 0.0
+    assert der.relu_derivative(np.array([0.0, -0.0]))[1] == 0.0
 
 
 @pytest.mark.parametrize("alpha", [0.01, 0.2], ids=["alpha0.01", "alpha0.2"])
 def test_leaky_relu_derivative_at_zero_is_alpha(alpha: float) -> None:
-    assert act.leaky_relu_derivative(np.array([0.0]), alpha=alpha)[0] == alpha
+    assert der.leaky_relu_derivative(np.array([0.0]), alpha=alpha)[0] == alpha
 
 
 @pytest.mark.parametrize("name", ["relu", "leaky_relu"])
@@ -128,8 +129,8 @@ def test_smooth_function_value_at_zero(name: str, expected: float) -> None:
 STABILITY = {
     "sigmoid": (act.sigmoid, [0.0, 1.0]),
     "tanh": (act.tanh, [-1.0, 1.0]),
-    "sigmoid_derivative": (act.sigmoid_derivative, [0.0, 0.0]),
-    "tanh_derivative": (act.tanh_derivative, [0.0, 0.0]),
+    "sigmoid_derivative": (der.sigmoid_derivative, [0.0, 0.0]),
+    "tanh_derivative": (der.tanh_derivative, [0.0, 0.0]),
 }
 
 
