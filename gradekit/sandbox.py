@@ -58,7 +58,7 @@ class Limits:
     statement_timeout: float = 15.0
     notebook_budget: float = 300.0
     memory_mb: int = 3072
-    max_response_mb: int = 64
+    max_response_mb: int = 16
     max_restarts: int = 4
     isolation: str = "auto"
     preload: tuple[str, ...] = ("numpy", "torch", "torch._dynamo", "matplotlib.pyplot")
@@ -129,7 +129,12 @@ class LineChannel:
             # A stray line (e.g. written by student code to our pipe) is skipped, not trusted.
 
     def _read_line(self, deadline: float) -> bytes:
-        while b"\n" not in self._buffer:
+        # Chunks are kept apart and searched once each: joining or searching a growing buffer
+        # would cost time quadratic in the size of a long answer.
+        chunks = [self._buffer] if self._buffer else []
+        size = len(self._buffer)
+        end = self._buffer.find(b"\n")
+        while end < 0:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not self._poll.poll(math.ceil(remaining * 1000)):
                 self.close()
@@ -140,12 +145,17 @@ class LineChannel:
                 chunk = b""
             if not chunk:
                 raise self._gone()
-            self._buffer += chunk
-            if len(self._buffer) > self.max_response_bytes:
+            end = chunk.find(b"\n")
+            if end >= 0:
+                end += size
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > self.max_response_bytes and (end < 0 or end > self.max_response_bytes):
                 self.close()
                 raise WorkerGone("the process sent an answer larger than the limit")
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        return line
+        data = b"".join(chunks)
+        self._buffer = data[end + 1 :]
+        return data[:end]
 
     def _gone(self) -> WorkerGone:
         """Close the channel and say why the worker is gone."""

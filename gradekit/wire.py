@@ -7,6 +7,12 @@ produced: a value from the student is always one of ``None``, ``bool``, ``int``,
 (rebuilt from an array), a :class:`RemoteRef` (an object that stays in the student's process) or
 an :class:`Opaque` description of something that cannot be sent (its type name and a short
 ``repr``).
+
+Decoding is the trusted side's only work on what a student's process sends, and that process can
+write any bytes to its end of the channel: :func:`loads` and :func:`decode` spend time and memory
+linear in the message's size, with constant bounds per value (nesting depth, values per message,
+dimensions and dtypes of arrays, lengths of descriptions), and reject anything else as a
+:class:`WireError`.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +32,15 @@ REPR_LIMIT = 200
 MAX_DEPTH = 32
 #: Kinds of array sent as data (numbers, booleans, text, dates); others are described.
 ARRAY_KINDS = frozenset("biufcSUmM")
+#: Values one message may hold (list items, dict entries, arrays...): the decoder's work bound.
+MAX_VALUES = 200_000
+#: Dimensions of an array, and the largest size of one.
+MAX_DIMENSIONS = 32
+MAX_DIMENSION_SIZE = 1 << 40
+#: Longest type name or description kept from the student's side.
+MAX_NAME = 200
+#: Array dtypes accepted: plain numbers, booleans, bytes/text of a given length, dates.
+_DTYPE = re.compile(r"[<>|=]?(?:[?biufc]\d{1,2}|[SU]\d{1,7}|[mM]8(?:\[\w{1,6}\])?)")
 
 
 @dataclass(frozen=True)
@@ -52,24 +68,31 @@ def _array_to_data(array: np.ndarray) -> list[Any]:
 
 
 def _array_from_data(data: Any) -> np.ndarray:
-    # The dtype is parsed from a short string (never unpickled) and must be one of the plain
-    # kinds; the bytes must be exactly what the shape needs. Cheaper than the ``.npy`` format,
-    # whose header numpy parses with ``ast.literal_eval`` (a third of a round trip's time).
+    # The dtype is parsed from a short string of a fixed form (never unpickled), the shape is
+    # checked before any arithmetic on it, and the bytes must be exactly what the shape needs.
+    # Cheaper than the ``.npy`` format, whose header numpy parses with ``ast.literal_eval``.
     try:
         descr, shape, text = data
-        dtype = np.dtype(str(descr))
-        if dtype.kind not in ARRAY_KINDS or dtype.itemsize == 0:
-            raise WireError(f"arrays of dtype {dtype} are not sent")
-        if not all(type(size) is int and size >= 0 for size in shape):
-            raise WireError(f"malformed array shape {str(shape)[:80]}")
-        raw = base64.b64decode(text, validate=True)
-        if len(raw) != math.prod(shape) * dtype.itemsize:
+        if not isinstance(descr, str) or not _DTYPE.fullmatch(descr):
+            raise WireError(f"arrays of dtype {str(descr)[:40]!r} are not sent")
+        if not isinstance(shape, list) or len(shape) > MAX_DIMENSIONS:
+            raise WireError("malformed array shape")
+        size = 1
+        for dimension in shape:
+            if type(dimension) is not int or not 0 <= dimension <= MAX_DIMENSION_SIZE:
+                raise WireError("malformed array shape")
+            size = min(size * dimension, MAX_DIMENSION_SIZE)
+        dtype = np.dtype(descr)
+        if dtype.kind not in ARRAY_KINDS or dtype.itemsize == 0 or not isinstance(text, str):
+            raise WireError(f"arrays of dtype {descr!r} are not sent")
+        if len(text) != 4 * -(-size * dtype.itemsize // 3):
             raise WireError("the array's bytes do not match its shape")
+        raw = base64.b64decode(text, validate=True)
         return np.frombuffer(bytearray(raw), dtype=dtype).reshape(shape)
     except WireError:
         raise
     except Exception as error:  # any malformed payload is a wire error, never a crash
-        raise WireError(f"malformed array payload: {error}") from error
+        raise WireError(f"malformed array payload: {type(error).__name__}") from error
 
 
 def _type_name(value: Any) -> str:
@@ -159,59 +182,100 @@ def decode(data: Any, resolve: Any = None) -> Any:
         The decoded value.
 
     Raises:
-        WireError: If ``data`` is not something :func:`encode` produces.
+        WireError: If ``data`` is not something :func:`encode` produces, or exceeds a bound.
     """
     try:
-        return _decode(data, resolve, 0)
+        return _Decoder(resolve).decode(data, 0)
     except WireError:
         raise
     except (TypeError, ValueError, KeyError, IndexError, AttributeError) as error:
-        raise WireError(f"malformed message: {error}") from error
+        raise WireError(f"malformed message: {type(error).__name__}") from error
 
 
-def _decode(data: Any, resolve: Any, depth: int) -> Any:
-    if depth > MAX_DEPTH + 2:
-        raise WireError("message nested too deeply")
-    if data is None or isinstance(data, bool | int | float | str):
-        return data
-    if isinstance(data, list):
-        return [_decode(item, resolve, depth + 1) for item in data]
-    if not isinstance(data, dict) or len(data) not in (1, 2):
-        raise WireError(f"unexpected value in message: {str(data)[:80]}")
-    if "__ndarray__" in data:
-        return _array_from_data(data["__ndarray__"])
-    if "__npscalar__" in data:
-        return _array_from_data(data["__npscalar__"])[()]
-    if "__tensor__" in data:
-        import torch  # only a message that carries a tensor needs torch
+class _Decoder:
+    """One message's decoding, counting the values it builds."""
 
-        tensor = torch.from_numpy(_array_from_data(data["__tensor__"]))
-        return tensor.requires_grad_(True) if data.get("requires_grad") else tensor
-    if "__float__" in data:
-        return float(data["__float__"])
-    if "__tuple__" in data:
-        return tuple(_decode(item, resolve, depth + 1) for item in data["__tuple__"])
-    if "__dict__" in data:
-        return {
-            _hashable(_decode(k, resolve, depth + 1)): _decode(v, resolve, depth + 1)
-            for k, v in data["__dict__"]
-        }
-    if "__ref__" in data:
-        handle, type_name = data["__ref__"]
-        ref = RemoteRef(int(handle), str(type_name))
-        return resolve(ref) if resolve is not None else ref
-    if "__opaque__" in data:
-        type_name, text = data["__opaque__"]
-        return Opaque(str(type_name), str(text))
-    raise WireError(f"unknown tag in message: {sorted(data)}")
+    def __init__(self, resolve: Any):
+        self.resolve = resolve
+        self.values = 0
+
+    def decode(self, data: Any, depth: int) -> Any:
+        self._count(1)
+        if depth > MAX_DEPTH + 2:
+            raise WireError("message nested too deeply")
+        if data is None or isinstance(data, _PLAIN):
+            return data
+        if isinstance(data, list):
+            if not any(isinstance(item, _CONTAINERS) for item in data):
+                self._count(len(data))  # plain values only: kept as they are (the fast path)
+                return data
+            return [self.decode(item, depth + 1) for item in data]
+        if not isinstance(data, dict) or len(data) not in (1, 2):
+            raise WireError("unexpected value in message")
+        if "__ndarray__" in data:
+            return _array_from_data(data["__ndarray__"])
+        if "__npscalar__" in data:
+            array = _array_from_data(data["__npscalar__"])
+            if array.shape != ():
+                raise WireError("a NumPy scalar must have the shape ()")
+            return array[()]
+        if "__tensor__" in data:
+            import torch  # only a message that carries a tensor needs torch
+
+            tensor = torch.from_numpy(_array_from_data(data["__tensor__"]))
+            return tensor.requires_grad_(True) if data.get("requires_grad") is True else tensor
+        if "__float__" in data:
+            text = data["__float__"]
+            if text not in ("nan", "inf", "-inf"):
+                raise WireError("malformed special float")
+            return float(text)
+        if "__tuple__" in data:
+            return tuple(self.decode(_list(data["__tuple__"]), depth))
+        if "__dict__" in data:
+            decoded = {}
+            for pair in _list(data["__dict__"]):
+                key, value = _list(pair)
+                decoded[_key(self.decode(key, depth + 1))] = self.decode(value, depth + 1)
+            return decoded
+        if "__ref__" in data:
+            handle, type_name = _list(data["__ref__"])
+            if type(handle) is not int:
+                raise WireError("malformed object handle")
+            ref = RemoteRef(handle, _name(type_name))
+            return self.resolve(ref) if self.resolve is not None else ref
+        if "__opaque__" in data:
+            type_name, text = _list(data["__opaque__"])
+            return Opaque(_name(type_name), _name(text))
+        raise WireError("unknown tag in message")
+
+    def _count(self, values: int) -> None:
+        self.values += values
+        if self.values > MAX_VALUES:
+            raise WireError(f"more than {MAX_VALUES} values in one message")
 
 
-def _hashable(key: Any) -> Any:
-    try:
-        hash(key)
-    except TypeError:
-        return repr(key)
+_PLAIN = (bool, int, float, str)
+_CONTAINERS = (list, dict)
+
+
+def _list(data: Any) -> list[Any]:
+    if not isinstance(data, list):
+        raise WireError("malformed message: a list was expected")
+    return data
+
+
+def _key(key: Any) -> Any:
+    """A dict key: anything :func:`encode` can produce as one (hashable plain data)."""
+    if isinstance(key, list | dict | Opaque):
+        raise WireError("malformed message: an unhashable dict key")
+    if isinstance(key, tuple):
+        for item in key:
+            _key(item)
     return key
+
+
+def _name(text: Any) -> str:
+    return str(text)[:MAX_NAME] if isinstance(text, str) else "?"
 
 
 def dumps(message: dict[str, Any]) -> bytes:
@@ -219,12 +283,20 @@ def dumps(message: dict[str, Any]) -> bytes:
     return json.dumps(message, separators=(",", ":")).encode("utf-8") + b"\n"
 
 
+#: Digits of the longest integer a message may hold (a 64-bit integer has at most 20):
+#: converting a long digit string costs time quadratic in its length.
+MAX_INTEGER_DIGITS = 40
+_LONG_DIGITS = re.compile(rb"[\[,:\s]-?\d{%d}" % (MAX_INTEGER_DIGITS + 1))
+
+
 def loads(line: bytes) -> dict[str, Any]:
     """Parse one protocol line; anything but a JSON object is a :class:`WireError`."""
+    if _LONG_DIGITS.search(line):
+        raise WireError(f"not JSON: a number of more than {MAX_INTEGER_DIGITS} digits")
     try:
         message = json.loads(line)
-    except ValueError as error:
-        raise WireError(f"not JSON: {error}") from error
+    except (ValueError, RecursionError) as error:  # integers of 4300+ digits are ValueErrors
+        raise WireError(f"not JSON: {type(error).__name__}") from error
     if not isinstance(message, dict):
         raise WireError("a message must be a JSON object")
     return message

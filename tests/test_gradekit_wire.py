@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import time
 
 import numpy as np
 import pytest
@@ -162,3 +163,42 @@ def test_malformed_messages_raise_wire_error(message):
 def test_garbage_never_crashes_the_reader(data):
     with contextlib.suppress(wire.WireError):
         wire.decode(wire.loads(data))
+
+
+#: Messages a student's process could write to its end of the channel, each built to make the
+#: trusted side's decoding slow (quadratic number parsing and arithmetic, dtype parsing, deep
+#: nesting, many keys): each is about ``size`` bytes.
+ADVERSARIAL = {
+    "long-integers": lambda size: '{"value":[' + ",".join(["9" * 4000] * (size // 4001)) + "]}",
+    "huge-shape": lambda size: (
+        '{"value":{"__ndarray__":["<f8",[' + ",".join(["9" * 39] * (size // 40)) + '],""]}}'
+    ),
+    "long-dtype": lambda size: '{"value":{"__ndarray__":["' + "f8," * (size // 3) + '",[0],""]}}',
+    "deep-nesting": lambda size: '{"value":' + "[" * (size // 2) + "]" * (size // 2) + "}",
+    "unhashable-keys": lambda size: (
+        '{"value":{"__dict__":[' + ",".join(["[[[1,2,3]],1]"] * (size // 14)) + "]}}"
+    ),
+    "tuple-keys": lambda size: (
+        '{"value":{"__dict__":['
+        + ",".join(['[{"__tuple__":[1,2,3,4,5,6,7]},1]'] * (size // 33))
+        + "]}}"
+    ),
+    "many-values": lambda size: '{"value":[' + ",".join(["[1]"] * (size // 4)) + "]}",
+    "plain-floats": lambda size: '{"value":[' + ",".join(["0.5"] * (size // 4)) + "]}",
+}
+
+
+def _decode_seconds(text: str) -> float:
+    started = time.process_time()
+    with contextlib.suppress(wire.WireError):
+        wire.decode(wire.loads(text.encode())["value"])
+    return time.process_time() - started
+
+
+@pytest.mark.parametrize("build", ADVERSARIAL.values(), ids=ADVERSARIAL.keys())
+def test_decoding_work_is_bounded_and_linear(build):
+    """The CPU time of decoding grows no faster than the message (up to a bound on the values
+    one message may hold); a quadratic decoder takes 16 times as long for 4 times the bytes."""
+    small, large = _decode_seconds(build(1 << 20)), _decode_seconds(build(4 << 20))
+    assert large < 2.0, f"{large:.2f} s of CPU for a 4 MiB message"
+    assert large < 6 * small + 0.05, f"{small:.3f} s for 1 MiB, {large:.3f} s for 4 MiB"
