@@ -33,6 +33,7 @@ from typing import Any
 
 import pytest
 
+from gradekit.disclosure import cap
 from gradekit.notebook import Notebook, read_notebook
 from gradekit.plans import Assignment, ProcessPlan, ReferencePackage, plan_processes
 from gradekit.remote import (
@@ -47,6 +48,8 @@ from gradekit.sandbox import Channel, Limits, reset_workers, start_worker
 from gradekit.scoring import CheckResult
 
 PLUGIN_NAME = "gradekit-session"
+#: Longest failure message kept per check (the graders' messages may quote the student's values).
+MAX_MESSAGE = 1000
 SESSION = pytest.StashKey["GradingSession"]()
 _KINDS = {
     StudentTimeout: "timeout",
@@ -291,7 +294,7 @@ class GradingSession:
                 name=item.name.removeprefix("test_"),
                 weight=float(marker.args[0]) if marker else 1.0,
                 passed=outcome == "passed",
-                message=message,
+                message=cap(message, MAX_MESSAGE),
                 notes=notes,
                 kind=kind,
                 seconds=round(call.duration, 4),

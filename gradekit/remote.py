@@ -23,9 +23,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gradekit import wire
+from gradekit.disclosure import Disclosure, cap
 from gradekit.notebook import Notebook, definition_cells
 from gradekit.plans import ReferencePackage
 from gradekit.sandbox import Channel, Limits, WorkerGone, WorkerTimeout
+
+#: Errors of loading, and warnings of one call, kept at most.
+MAX_LOAD_ERRORS = 20
 
 
 class StudentProblem(Exception):
@@ -117,6 +121,9 @@ class Submission:
     ):
         self.notebook = notebook
         self.without = tuple(without)
+        self.disclosure = Disclosure.of(
+            (cell.key, cell.source) for cell in definition_cells(notebook)
+        )
         self.limits = limits
         self._start_channel = start_channel
         self._support_files = support_files or {}
@@ -202,25 +209,35 @@ class Submission:
             self.close()
             raise
         if self.generation == 1:
-            parse_errors = {cell.key: cell.syntax_error for cell in cells if cell.syntax_error}
-            self.load_report = LoadReport(
-                [
-                    CellLoad(
-                        key=item["key"],
-                        defined=tuple(item["defined"]),
-                        errors=tuple(
-                            (
-                                [f"SyntaxError: {parse_errors[item['key']]}"]
-                                if item["key"] in parse_errors
-                                else []
-                            )
-                            + list(item["errors"])
-                        ),
-                    )
-                    for item in wire.decode(loaded)
-                ]
-            )
+            self.load_report = self._load_report(cells, wire.decode(loaded))
         return channel
+
+    def _load_report(self, cells: list[Any], loaded: Any) -> LoadReport:
+        """What loading did, cell by cell, in words the disclosure rules allow (at load time
+        no hidden input exists yet, but the reference modules do)."""
+        parse_errors = {cell.key: cell.syntax_error for cell in cells if cell.syntax_error}
+        sent = {cell.key for cell in cells}
+        report = LoadReport()
+        for item in loaded if isinstance(loaded, list) else []:
+            key = item.get("key") if isinstance(item, dict) else None
+            if not isinstance(key, str) or key not in sent:
+                continue
+            errors = [f"SyntaxError: {parse_errors[key]}"] if key in parse_errors else []
+            for error in item.get("errors", [])[:MAX_LOAD_ERRORS]:
+                errors.append(self._described(error, key))
+            defined = [name for name in item.get("defined", []) if isinstance(name, str)]
+            report.cells.append(CellLoad(key, tuple(defined), tuple(errors)))
+        return report
+
+    def _described(self, error: Any, key: str) -> str:
+        """``Type: message (line N)`` of an error while cell ``key`` loaded."""
+        error = error if isinstance(error, dict) else {}
+        raw_kind = error.get("type")
+        kind = self.disclosure.kind(raw_kind)
+        message = self.disclosure.message(kind, error.get("message")) if kind == raw_kind else ""
+        where = self.disclosure.where(error.get("where"))
+        line = f" (line {where.split()[1]})" if where.endswith(f"of {key}") else ""
+        return cap(f"{kind}: {message}{line}" if message else f"{kind}{line}")
 
     # -- requests -------------------------------------------------------------------------------
 
@@ -243,26 +260,31 @@ class Submission:
             raise StudentCrash(f"{label} stopped the grading process: {error}") from error
         finally:
             self.elapsed += time.monotonic() - started
-        for text in response.get("warnings", []):
-            self.warnings.append(f"{label}: {text}")
+        for warning in response.get("warnings", [])[:MAX_LOAD_ERRORS]:
+            if isinstance(warning, dict):
+                text = self.disclosure.warning(
+                    warning.get("category"), warning.get("message"), warning.get("where")
+                )
+                self.warnings.append(cap(f"{label}: {text}"))
         if "error" in response:
-            raise self._student_error(label, response["error"])
+            reported = response["error"]
+            raise self._student_error(label, reported if isinstance(reported, dict) else {})
         return response.get("value")
 
-    def _student_error(self, label: str, error: dict[str, str]) -> StudentProblem:
-        kind, message, where = (
-            error.get("type", "Error"),
-            error.get("message", ""),
-            error.get("where", ""),
-        )
+    def _student_error(self, label: str, error: dict[str, Any]) -> StudentProblem:
+        """The student-facing exception for an error the student's process reported; only
+        what :class:`gradekit.disclosure.Disclosure` allows reaches its text."""
+        raw_kind, raw_message = error.get("type"), error.get("message")
+        kind = self.disclosure.kind(raw_kind)
+        where = self.disclosure.where(error.get("where"))
+        message = self.disclosure.message(kind, raw_message) if kind == raw_kind else ""
         if kind == "NotImplementedError":
             return StudentCodeError(
                 f"{label} is not implemented yet (it raises NotImplementedError)"
             )
-        if kind == "NameError" and message.startswith("name '") and not where:
-            name = message.split("'")[1]
-            return NotDefined(self.load_report.why_missing(name))
-        if kind == "ModuleNotFoundError" and (absent := self._absent_package(message)):
+        if raw_kind == "NameError" and raw_message == f"name '{label}' is not defined":
+            return NotDefined(self.load_report.why_missing(label))  # the name the grader asked
+        if kind == "ModuleNotFoundError" and (absent := self._absent_package(str(raw_message))):
             self.incidents.append(f"forbidden: {label}: imports {absent}")
             return Forbidden(
                 f"{label} imports {absent}, which this item may not use (it is not even "
@@ -276,7 +298,7 @@ class Submission:
         )
         if kind == "SystemExit":
             text = f"{label} called sys.exit()/exit(){located}"
-        return StudentCodeError(text)
+        return StudentCodeError(cap(text))
 
     def _absent_package(self, message: str) -> str | None:
         """The absent package a ``ModuleNotFoundError`` message names, if any."""
@@ -417,9 +439,14 @@ class Student:
         return self.wrap(self.submission.request(message, label))
 
     def wrap(self, value: Any) -> Any:
-        """Turn handles inside ``value`` into :class:`RemoteObject` s bound to this view."""
+        """Turn handles inside ``value`` into :class:`RemoteObject` s bound to this view, and
+        keep only the type names the disclosure rules allow."""
+        disclosure = self.submission.disclosure
         if isinstance(value, wire.RemoteRef):
-            return RemoteObject(self, value, self.submission.generation)
+            ref = wire.RemoteRef(value.handle, disclosure.name(value.type_name))
+            return RemoteObject(self, ref, self.submission.generation)
+        if isinstance(value, wire.Opaque):
+            return wire.Opaque(disclosure.name(value.type_name.split(".")[-1]), "")
         if isinstance(value, list):
             return [self.wrap(item) for item in value]
         if isinstance(value, tuple):

