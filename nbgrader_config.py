@@ -15,9 +15,10 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# `gradekit collect EXPORT.zip` (nbgrader's zip_collect): the LMS download names each file
-# `<student>__<notebook>.ipynb`; adapt this pattern to your LMS's file names. nbgrader matches it
-# at the start of each extracted file's whole path, hence the leading `.*/`.
+# `gradekit collect download.zip` (`--lms regex`, the default; Canvas, Moodle, Blackboard and
+# Brightspace have presets: `--lms canvas`, ...): each file of the download is named
+# `<student>__<notebook>.ipynb`; adapt this pattern to your LMS's file names. As nbgrader's
+# zip_collect does, it is matched at the start of `<download name>/<path in the zip>`, hence `.*/`.
 c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[^/]+?)__(?P<file_id>[^/]+\.ipynb)$"
 
 # Per-cell timeout (seconds) when nbgrader executes a notebook.

@@ -3,7 +3,7 @@
 Every subcommand runs in the course folder (the one with ``nbgrader_config.py``, or ``--course``)::
 
     gradekit release                  # hidden-check counts into the source, then the release
-    gradekit collect EXPORT.zip       # an LMS download of submissions into submitted/
+    gradekit collect --lms canvas DOWNLOAD.zip   # an LMS download into submitted/ (adds only)
     gradekit autograde --jobs 2       # grade every submission (trusted graders), in parallel
     gradekit feedback                 # HTML feedback per student (feedback/)
     gradekit export                   # exports/grades.csv (nbgrader's) and exports/checks.csv
@@ -21,16 +21,13 @@ import argparse
 import copy
 import json
 import os
-import re
-import shutil
 import sys
 import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-from nbgrader.apps import ExportApp, ZipCollectApp
+from nbgrader.apps import ExportApp
 from nbgrader.utils import capture_log
 from rich.console import Console
 from rich.progress import (
@@ -46,12 +43,16 @@ from sqlalchemy.exc import SAWarning
 
 from gradekit import report as reports
 from gradekit.batch import STATE_FOLDER, BatchSummary, StudentRun, autograde_class
+from gradekit.collect import CollectFailed, CollectUsageError, collect_download, report_lines
 from gradekit.course import Course, update_hidden_check_counts
 from gradekit.gradebook import StudentScore, scores
 from gradekit.grading import count_checks
+from gradekit.lms import PRESET_NAMES
 from gradekit.notebook import read_notebook
 
 console = Console()
+#: Expected failures: one line on stderr.
+errors = Console(stderr=True, soft_wrap=True, highlight=False)
 #: Per-student rows printed in a batch summary before it lists only the submissions with problems.
 FULL_TABLE_LIMIT = 40
 
@@ -86,56 +87,6 @@ def release(*, course: Course, assignment: str) -> list[Path]:
             )
         raise StepFailed(f"nbgrader generate_assignment failed:\n{result.get('error', '')}")
     return changed
-
-
-@dataclass(frozen=True)
-class Collected:
-    """What nbgrader's ``zip_collect`` made of a download.
-
-    Attributes:
-        files: How many files it filed under ``submitted/``.
-        skipped: Its reason for each file it left out (one line each).
-        students: The students who now have a submission folder.
-    """
-
-    files: int
-    skipped: list[str]
-    students: list[str]
-
-
-def collect(*, course: Course, assignment: str, archives: Sequence[Path]) -> Collected:
-    """Import an LMS download (zip files or loose files) with nbgrader's ``zip_collect``.
-
-    The files go to ``downloaded/<assignment>/archive/``; nbgrader extracts them and files each
-    under ``submitted/<student>/<assignment>/`` by ``c.FileNameCollectorPlugin.named_regexp``.
-    The archive folder is emptied first: nbgrader imports everything in it, and an earlier
-    download would be filed again, over newer submissions of the same students.
-
-    Raises:
-        StepFailed: If nbgrader failed, or filed none of the download's files.
-    """
-    archive = course.root / "downloaded" / assignment / "archive"
-    shutil.rmtree(archive, ignore_errors=True)
-    archive.mkdir(parents=True)
-    for path in archives:
-        shutil.copy2(path, archive / path.name)
-    app = ZipCollectApp(config=course.config)
-    app.initialize([assignment, "--force"])
-    result = capture_log(app)
-    log = result.get("log", "")
-    if not result["success"]:
-        raise StepFailed(f"nbgrader zip_collect failed:\n{log[-2000:]}")
-    counted = re.search(r"(\d+) files collected", log)
-    skipped = [line.split("] ", 1)[-1] for line in log.splitlines() if "Skipped" in line]
-    files = int(counted.group(1)) if counted else 0
-    if not files and skipped:
-        pattern = course.config.get("FileNameCollectorPlugin", {}).get("named_regexp", "")
-        raise StepFailed(
-            f"nbgrader zip_collect filed none of the {len(skipped)} files of the download "
-            f"(c.FileNameCollectorPlugin.named_regexp = {pattern!r} in nbgrader_config.py):\n"
-            + "\n".join(skipped[:5])
-        )
-    return Collected(files=files, skipped=skipped, students=course.students(assignment))
 
 
 def feedback(*, course: Course, assignment: str, students: Sequence[str] = ()) -> Path:
@@ -325,6 +276,11 @@ def print_scores(rows: Sequence[StudentScore]) -> None:
     console.print(table)
 
 
+def say(text: str) -> None:
+    """One line of plain text (no markup, never wrapped)."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
 # -- the command line -----------------------------------------------------------------------------
 
 
@@ -347,6 +303,36 @@ def run_autograde(*, course: Course, assignment: str, args: argparse.Namespace) 
     by_student = {row.student: row for row in scores(course=course, assignment=assignment)}
     print_summary(summary, by_student)
     return 1 if summary.failed else 0
+
+
+def run_collect(*, course: Course, assignment: str, args: argparse.Namespace) -> int:
+    """``gradekit collect``: 0 when some file was a known student's notebook, 1 when none was,
+    2 when the arguments cannot be used."""
+    try:
+        result = collect_download(
+            course=course,
+            assignment=assignment,
+            downloads=args.downloads,
+            lms=args.lms,
+            roster=args.roster,
+        )
+    except CollectUsageError as error:
+        errors.print(f"gradekit collect: {error}", markup=False)
+        return 2
+    except CollectFailed as error:
+        errors.print(f"gradekit collect: {error}", markup=False)
+        return 1
+    for line in report_lines(result, root=course.root, students=course.students(assignment)):
+        say(line)
+    if not result.matched:
+        names = ", ".join(path.name for path in args.downloads)
+        errors.print(
+            f"gradekit collect: no file of {names} is a known student's notebook of "
+            f"{assignment} (see above why each was skipped)",
+            markup=False,
+        )
+        return 1
+    return 0
 
 
 def _start_line(*, total: int, skipped: int, workers: int) -> str:
@@ -380,6 +366,10 @@ def _report_folder(course: Course, assignment: str) -> Path:
     return course.root / "reports" / assignment
 
 
+def _absolute(text: str) -> Path:
+    return Path(text).absolute()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gradekit", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--course", type=Path, default=None, help="course folder (default: here)")
@@ -391,8 +381,24 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     command("release", "update hidden-check counts and generate the student version")
-    collect_parser = command("collect", "import an LMS download of submissions (zip_collect)")
-    collect_parser.add_argument("archives", nargs="+", type=Path, help="zip (or loose) files")
+    collect_parser = command(
+        "collect", "import an LMS download into submitted/ (adds only; replaced files kept)"
+    )
+    # Absolute at parsing: main() then works in the course folder.
+    collect_parser.add_argument("downloads", nargs="+", type=_absolute, help="the LMS's zip files")
+    collect_parser.add_argument(
+        "--lms",
+        default="regex",
+        metavar="{" + ",".join(PRESET_NAMES) + "}",
+        help="how the LMS names the files (default: regex, nbgrader's "
+        "c.FileNameCollectorPlugin.named_regexp)",
+    )
+    collect_parser.add_argument(
+        "--roster",
+        type=_absolute,
+        default=None,
+        help="CSV of student_id,name,email,lms_id (default: roster.csv of the course, if any)",
+    )
     for name, text in (
         ("autograde", "grade the submissions (trusted graders, sandboxed, in parallel)"),
         ("demo", "release, autograde the bundled submissions, feedback, export, report"),
@@ -453,12 +459,7 @@ def _dispatch(args: argparse.Namespace, course: Course, assignment: str) -> int:
             console.print(f"updated hidden-check counts in {path.name}")
         console.print(f"released {assignment} to {course.path('release', assignment=assignment)}")
     elif args.command == "collect":
-        collected = collect(course=course, assignment=assignment, archives=args.archives)
-        console.print(f"collected {_count(collected.files, 'file')}")
-        for line in collected.skipped:
-            console.print(f"[yellow]{line}[/yellow]")
-        students = collected.students
-        console.print(f"{len(students)} students have a submission: {', '.join(students)}")
+        return run_collect(course=course, assignment=assignment, args=args)
     elif args.command == "autograde":
         return run_autograde(course=course, assignment=assignment, args=args)
     elif args.command == "feedback":

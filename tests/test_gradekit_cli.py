@@ -66,60 +66,78 @@ def test_a_folder_without_a_course_is_a_usage_error(
     assert "nbgrader_config.py" in capsys.readouterr().out
 
 
-def download(path: Path, files: dict[str, Path | str]) -> Path:
-    """A zip file as an LMS gives it: name in the archive -> file to put there (or text)."""
+def download(path: Path, files: dict[str, bytes], when: tuple[int, ...]) -> Path:
+    """A zip file as an LMS gives it: name in the archive -> content, all dated ``when``."""
     with zipfile.ZipFile(path, "w") as archive:
         for name, content in files.items():
-            if isinstance(content, Path):
-                archive.write(content, name)
-            else:
-                archive.writestr(name, content)
+            archive.writestr(zipfile.ZipInfo(name, date_time=when), content)
     return path
 
 
 def test_collect_files_an_lms_download_under_submitted(
     in_course: Course, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    files: dict[str, Path | str] = {
-        f"{student}__{notebook.name}": notebook
+    files = {
+        f"{student}__{notebook.name}": notebook.read_bytes()
         for student in ("erin", "frank")
         for notebook in RELEASED
     }
-    files["index.html"] = "<p>the LMS's own page</p>"
+    files["index.html"] = b"<p>the LMS's own page</p>"
 
-    assert main(["collect", str(download(tmp_path / "download.zip", files))]) == 0
+    assert (
+        main(["collect", str(download(tmp_path / "download.zip", files, (2024, 3, 1, 9, 0, 0)))])
+        == 0
+    )
 
     out = capsys.readouterr().out
-    assert "collected 6 files" in out, out
-    assert "index.html" in out, f"the skipped file is not reported:\n{out}"
+    assert "filed 6 notebooks:" in out, out
+    assert "download.zip:index.html: not a notebook" in out, out
     for student in ("erin", "frank"):
         folder = in_course.path("submitted", assignment=ASSIGNMENT, student=student)
         filed = sorted(path.name for path in folder.glob("*.ipynb"))
         assert filed == [path.name for path in RELEASED], (student, filed)
 
 
-def test_a_later_download_is_collected_alone(
+def test_a_reupload_of_one_notebook_keeps_the_other_two(
     in_course: Course, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # The same student in two downloads: nbgrader fails on duplicates it cannot order, and an
-    # earlier download must not be filed again over a later one.
-    first = {f"gina__{notebook.name}": notebook for notebook in RELEASED}
-    assert main(["collect", str(download(tmp_path / "first.zip", first))]) == 0
-    late = f"gina__{RELEASED[0].name}"
-    assert main(["collect", str(download(tmp_path / "late.zip", {late: RELEASED[0]}))]) == 0
-    assert "collected 1 file\n" in capsys.readouterr().out
+    # The course's own notebooks: a student re-uploads one; the other two must stay.
+    first = {f"gina__{notebook.name}": notebook.read_bytes() for notebook in RELEASED}
+    assert (
+        main(["collect", str(download(tmp_path / "first.zip", first, (2024, 3, 1, 9, 0, 0)))]) == 0
+    )
+    again = {
+        f"gina__{RELEASED[1].name}": RELEASED[1].read_bytes().replace(b"YOUR CODE", b"MY CODE")
+    }
+    late = download(tmp_path / "late.zip", again, (2024, 3, 8, 9, 0, 0))
+    capsys.readouterr()
+
+    assert main(["collect", str(late)]) == 0
+
+    assert "filed 1 notebook:" in capsys.readouterr().out
+    folder = in_course.path("submitted", assignment=ASSIGNMENT, student="gina")
+    assert sorted(path.name for path in folder.glob("*.ipynb")) == [p.name for p in RELEASED]
+    assert (folder / RELEASED[1].name).read_bytes() == again[f"gina__{RELEASED[1].name}"]
+    kept = in_course.root / "submitted_history" / "gina" / ASSIGNMENT
+    assert (kept / f"2024-03-01T09-00-00__{RELEASED[1].name}").read_bytes() == RELEASED[
+        1
+    ].read_bytes()
 
 
 def test_a_download_whose_names_do_not_match_fails(
     in_course: Course, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    files: dict[str, Path | str] = {f"hugo-{notebook.name}": notebook for notebook in RELEASED}
+    files = {f"hugo-{notebook.name}": notebook.read_bytes() for notebook in RELEASED}
 
-    assert main(["collect", str(download(tmp_path / "download.zip", files))]) == 1
+    assert (
+        main(["collect", str(download(tmp_path / "download.zip", files, (2024, 3, 1, 9, 0, 0)))])
+        == 1
+    )
 
-    out = capsys.readouterr().out
-    assert "filed none of the 3 files" in out, out
-    assert "named_regexp" in out, out
+    captured = capsys.readouterr()
+    assert "skipped 3 files:" in captured.out, captured.out
+    assert "named_regexp" in captured.out, captured.out
+    assert "no file of download.zip is a known student's notebook" in captured.err
     assert "hugo" not in in_course.students(ASSIGNMENT)
 
 
