@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from gradekit.remote import Student, Submission
+from grader_tests.integrity import TORCH_ITEMS
 
 REFERENCE_PACKAGE = Path(__file__).resolve().parent.parent / "reference_impl"
 
@@ -90,8 +91,6 @@ def submission(load_submission, notebook_grade_ids: list[str]) -> Submission:
     return load_submission(reference=REFERENCE_PACKAGE, provided=provided_names(notebook_grade_ids))
 
 
-#: Items that are meant to use PyTorch; every other item is written from scratch with NumPy.
-TORCH_ITEMS = ("pytorch_mlp", "pytorch_multiclass")
 #: Packages a from-scratch item may not call while the checks run it (the runtime guard; the
 #: source scan of ``test_integrity.py`` is the other half).
 FROM_SCRATCH_RUNTIME_FORBIDDEN = ("torch", "sklearn")
