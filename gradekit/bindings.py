@@ -1,10 +1,11 @@
 """What each top-level statement of a notebook's definitions binds, reads, imports and changes.
 
-The source is read, never run. Python's own scope analysis (:mod:`symtable`) decides which names
-in a function, lambda, class body or comprehension are the notebook's globals (a parameter, a
-local variable or a comprehension variable named ``nn`` is not the module ``nn``); :mod:`ast`
-gives the nodes, their lines and the attributes read after a name (``F.relu``). Nothing here
-knows what is forbidden: :mod:`gradekit.shortcuts` resolves the facts against a course's rules.
+The source is read, never run. :mod:`gradekit.scopes` (Python's own scope analysis) decides which
+names in a function, lambda, class body or comprehension are the notebook's globals (a
+parameter, a local variable or a comprehension variable named ``nn`` is not the module ``nn``);
+:mod:`ast` gives the nodes, their lines and the attributes read after a name (``F.relu``).
+Nothing here knows what is forbidden: :mod:`gradekit.shortcuts` judges the facts by a course's
+rules.
 
 Each top-level statement (and the header of a compound statement: ``for x in ...``,
 ``with ... as x``, ``except E as x``) is one :class:`Unit`. Code that runs when the definitions
@@ -18,14 +19,12 @@ The walk is iterative and visits each node once: its cost is linear in the sourc
 from __future__ import annotations
 
 import ast
-import symtable
-from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
-#: Built-ins whose call details matter to the rules (the looked-up object and name).
-LOOKUP_BUILTINS = frozenset({"getattr", "hasattr", "setattr", "delattr", "vars"})
+from gradekit.scopes import Scope, module_scope
+from gradekit.units import LOOKUP_BUILTINS, Call, Reference, Unit
+
 _CHANGING_BUILTINS = frozenset({"setattr", "delattr"})
 _SCOPE_NAMES = {
     ast.ListComp: "listcomp",
@@ -35,144 +34,6 @@ _SCOPE_NAMES = {
     ast.Lambda: "lambda",
 }
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
-
-
-@dataclass(frozen=True)
-class Call:
-    """A call of a name that may be a built-in looking names up (``getattr(np, name)``).
-
-    Attributes:
-        arguments: How many positional arguments it has.
-        target: The first argument as a global name and the attributes read after it, if it is
-            one (``("np", "linalg")`` for ``np.linalg``).
-        attribute: The second argument, if it is a string constant.
-    """
-
-    arguments: int
-    target: tuple[str, ...] | None
-    attribute: str | None
-
-
-@dataclass(frozen=True)
-class Reference:
-    """A read of one of the notebook's global names.
-
-    Attributes:
-        name: The global name.
-        attributes: The attributes read after it (``("nn", "functional")`` for
-            ``torch.nn.functional``).
-        line: Line in its cell.
-        load_time: Whether it is evaluated when the definitions load rather than when a
-            function is called.
-        call: Details when the name is called as a look-up built-in (``getattr``, ``vars``).
-    """
-
-    name: str
-    attributes: tuple[str, ...]
-    line: int
-    load_time: bool
-    call: Call | None = None
-
-
-@dataclass
-class Unit:
-    """One top-level statement of a cell, or the header of a compound statement.
-
-    Attributes:
-        cell: The cell's readable key (``cell 14 'activation_functions'``).
-        line: First line of the statement in its cell.
-        label: What it is, for messages (``def relu``, ``class Net``, ``the statement``).
-        references: Every read of a global name in it, at any depth.
-        imports: Every module (or ``module.name``) imported in it, with its line.
-        strings: Every string constant in it, with its line.
-        attributes: Every attribute name read or written in it, with its first line.
-        binds: Global names it binds: to an imported module or name (the dotted name), or to
-            its own code (``None``).
-        changes: Global names whose objects it changes (``np.tanh = ...``, ``D[k] = ...``,
-            ``setattr(C, ...)``).
-        calls_methods_of: Global names whose methods it calls (``CACHE.update(...)``), which
-            may change a data object.
-        aliases: Pairs of global names it makes refer to the same object (``a = b``).
-        deletes: Global names it deletes.
-        star_imports: Modules it imports every name of (``from m import *``), with the line.
-        changes_unknown_object: Whether code that runs at load time changes an object that is
-            not a name (``make().attr = ...``).
-    """
-
-    cell: str
-    line: int
-    label: str
-    references: list[Reference] = field(default_factory=list)
-    imports: list[tuple[str, int]] = field(default_factory=list)
-    strings: list[tuple[str, int]] = field(default_factory=list)
-    attributes: dict[str, int] = field(default_factory=dict)
-    binds: list[tuple[str, str | None]] = field(default_factory=list)
-    changes: set[str] = field(default_factory=set)
-    calls_methods_of: set[str] = field(default_factory=set)
-    aliases: list[tuple[str, str]] = field(default_factory=list)
-    deletes: set[str] = field(default_factory=set)
-    star_imports: list[tuple[str, int]] = field(default_factory=list)
-    changes_unknown_object: bool = False
-
-
-@dataclass
-class _Scope:
-    """Where a node is: its symbol table (None when it could not be matched) and its kind."""
-
-    table: symtable.SymbolTable | None
-    kind: str  # "module", "class" or "function" (functions, lambdas, comprehensions)
-    load_time: bool
-    declared_global: set[str] = field(default_factory=set)
-    children: dict[tuple[str, int], deque[symtable.SymbolTable]] | None = None
-
-    def child(self, name: str, line: int, kind: str) -> symtable.SymbolTable | None:
-        """The next nested table for a scope node, in the compiler's order."""
-        if self.table is None:
-            return None
-        if self.children is None:
-            self.children = {}
-            for table in self.table.get_children():
-                key = (table.get_name(), table.get_lineno())
-                self.children.setdefault(key, deque()).append(table)
-        tables = self.children.get((name, line))
-        if not tables:
-            return None
-        table = tables.popleft()
-        return table if table.get_type() == kind else None
-
-    def is_global(self, name: str) -> bool:
-        """Whether ``name`` read here may be the notebook's global of that name."""
-        if self.kind == "module" or name in self.declared_global:
-            return True
-        if self.table is None:
-            return True  # unknown scope: assume the worst
-        try:
-            symbol = self.table.lookup(name)
-        except KeyError:
-            return True
-        if self.kind == "class":
-            return not symbol.is_free()  # a class body falls back to globals for its own names
-        return symbol.is_global()
-
-    def is_class_local(self, name: str) -> bool:
-        """Whether ``name`` is assigned in this class body (a class attribute)."""
-        if self.kind != "class" or self.table is None:
-            return False
-        try:
-            return self.table.lookup(name).is_assigned()
-        except KeyError:
-            return False
-
-    def binds_global(self, name: str) -> bool:
-        """Whether storing ``name`` here binds the notebook's global of that name."""
-        if self.kind == "module" or name in self.declared_global:
-            return True
-        if self.table is None:
-            return False
-        try:
-            return self.table.lookup(name).is_declared_global()
-        except KeyError:
-            return False
 
 
 def cell_units(key: str, source: str) -> list[Unit]:
@@ -186,11 +47,7 @@ def cell_units(key: str, source: str) -> list[Unit]:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
-    try:
-        table: symtable.SymbolTable | None = symtable.symtable(source, key, "exec")
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        table = None
-    module = _Scope(table, "module", load_time=True)
+    module = module_scope(source, key)
     units: list[Unit] = []
     pending: list[ast.stmt] = list(reversed(tree.body))
     while pending:
@@ -253,12 +110,12 @@ class _Enter:
 class _Walker:
     """Records the facts of one unit (an explicit stack: deep nesting cannot overflow it)."""
 
-    def __init__(self, unit: Unit, module: _Scope):
+    def __init__(self, unit: Unit, module: Scope):
         self.unit = unit
         self.module = module
 
     def walk(self, roots: list[ast.AST]) -> None:
-        stack: list[tuple[ast.AST | _Enter, _Scope]] = [(n, self.module) for n in reversed(roots)]
+        stack: list[tuple[ast.AST | _Enter, Scope]] = [(n, self.module) for n in reversed(roots)]
         while stack:
             node, scope = stack.pop()
             if isinstance(node, _Enter):
@@ -268,13 +125,12 @@ class _Walker:
             children = self._visit(node, scope)
             stack.extend((child, scope) for child in reversed(children))
 
-    def _enter(self, marker: _Enter, scope: _Scope) -> _Scope:
+    def _enter(self, marker: _Enter, scope: Scope) -> Scope:
         node = marker.node
         name = getattr(node, "name", None) or _SCOPE_NAMES.get(type(node), "")
-        table = scope.child(name, getattr(node, "lineno", 0), marker.kind)
-        return _Scope(table, "class" if marker.kind == "class" else "function", marker.load_time)
+        return scope.enter(name, getattr(node, "lineno", 0), marker.kind, marker.load_time)
 
-    def _visit(self, node: ast.AST, scope: _Scope) -> list[ast.AST | _Enter]:
+    def _visit(self, node: ast.AST, scope: Scope) -> list[ast.AST | _Enter]:
         """Record what ``node`` itself tells; return what to visit next in the same scope."""
         handler = _HANDLERS.get(type(node))
         if handler is not None:
@@ -283,41 +139,41 @@ class _Walker:
                 return following
         return _children(node)
 
-    def _class(self, node: ast.ClassDef, scope: _Scope) -> list[ast.AST | _Enter]:
+    def _class(self, node: ast.ClassDef, scope: Scope) -> list[ast.AST | _Enter]:
         self._bind(node.name, None, scope)
         body = _Enter(node, node.body, "class", scope.load_time)
         return [*node.bases, *node.keywords, *node.decorator_list, body]
 
-    def _global(self, node: ast.Global, scope: _Scope) -> None:
+    def _global(self, node: ast.Global, scope: Scope) -> None:
         scope.declared_global.update(node.names)
 
-    def _subscript(self, node: ast.Subscript, scope: _Scope) -> None:
+    def _subscript(self, node: ast.Subscript, scope: Scope) -> None:
         if isinstance(node.ctx, ast.Store | ast.Del):
             self._changed(node.value, scope)
 
-    def _assign(self, node: ast.Assign, scope: _Scope) -> None:
+    def _assign(self, node: ast.Assign, scope: Scope) -> None:
         self._aliases(node.targets, node.value, scope)
 
-    def _annotated(self, node: ast.AnnAssign, scope: _Scope) -> list[ast.AST | _Enter] | None:
+    def _annotated(self, node: ast.AnnAssign, scope: Scope) -> list[ast.AST | _Enter] | None:
         if scope.kind == "function":  # a local variable's annotation is never evaluated
             return [part for part in (node.target, node.value) if part]
         return None
 
-    def _constant(self, node: ast.Constant, scope: _Scope) -> list[ast.AST | _Enter]:
+    def _constant(self, node: ast.Constant, scope: Scope) -> list[ast.AST | _Enter]:
         value = node.value
         if isinstance(value, str | bytes):
             text = value if isinstance(value, str) else value.decode("latin-1")
             self.unit.strings.append((text, node.lineno))
         return []
 
-    def _captured(self, node: ast.AST, scope: _Scope) -> None:
+    def _captured(self, node: ast.AST, scope: Scope) -> None:
         """``except E as name``, ``case [*name]``, ``case {**name}``, ``case x as name``."""
         name = getattr(node, "rest", None) or getattr(node, "name", None)
         if isinstance(name, str):
             self._bind(name, None, scope)
 
     def _function(
-        self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, scope: _Scope
+        self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, scope: Scope
     ) -> list[ast.AST | _Enter]:
         # The order of the compiler's symbol table: defaults, annotations, decorators, body.
         arguments = node.args
@@ -334,7 +190,7 @@ class _Walker:
         return [*outer, _Enter(node, node.body, "function", load_time=False)]
 
     def _comprehension(
-        self, node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp, scope: _Scope
+        self, node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp, scope: Scope
     ) -> list[ast.AST | _Enter]:
         first, *others = node.generators
         inner: list[ast.AST] = [first.target, *first.ifs]
@@ -343,11 +199,11 @@ class _Walker:
         inner += [node.value, node.key] if isinstance(node, ast.DictComp) else [node.elt]
         return [first.iter, _Enter(node, inner, "function", scope.load_time)]
 
-    def _bind(self, name: str, dotted: str | None, scope: _Scope) -> None:
+    def _bind(self, name: str, dotted: str | None, scope: Scope) -> None:
         if scope.binds_global(name):
             self.unit.binds.append((name, dotted))
 
-    def _import(self, node: ast.Import | ast.ImportFrom, scope: _Scope) -> None:
+    def _import(self, node: ast.Import | ast.ImportFrom, scope: Scope) -> None:
         line = node.lineno
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -364,7 +220,7 @@ class _Walker:
             self.unit.imports.append((f"{module}.{alias.name}", line))
             self._bind(alias.asname or alias.name, f"{module}.{alias.name}", scope)
 
-    def _name(self, node: ast.Name, scope: _Scope) -> list[ast.AST | _Enter]:
+    def _name(self, node: ast.Name, scope: Scope) -> list[ast.AST | _Enter]:
         if isinstance(node.ctx, ast.Store):
             self._bind(node.id, None, scope)
             return []
@@ -374,7 +230,7 @@ class _Walker:
             self.unit.references.append(Reference(node.id, (), node.lineno, scope.load_time))
         return []
 
-    def _attribute(self, node: ast.Attribute, scope: _Scope) -> list[ast.AST | _Enter]:
+    def _attribute(self, node: ast.Attribute, scope: Scope) -> list[ast.AST | _Enter]:
         """A chain ``a.b.c``: one reference to ``a`` with its attributes, visited at once."""
         line = node.lineno
         attributes = []
@@ -392,7 +248,7 @@ class _Walker:
             return []
         return [base]
 
-    def _changed(self, target: ast.expr, scope: _Scope) -> None:
+    def _changed(self, target: ast.expr, scope: Scope) -> None:
         """``target`` (the object before ``.attr =`` or ``[key] =``) is changed."""
         root = _root(target)
         if isinstance(root, ast.Name):
@@ -401,7 +257,7 @@ class _Walker:
         elif scope.load_time:
             self.unit.changes_unknown_object = True
 
-    def _call(self, node: ast.Call, scope: _Scope) -> list[ast.AST | _Enter]:
+    def _call(self, node: ast.Call, scope: Scope) -> list[ast.AST | _Enter]:
         function = node.func
         children = _children(node)
         if isinstance(function, ast.Name) and scope.is_global(function.id):
@@ -416,7 +272,7 @@ class _Walker:
                 self.unit.calls_methods_of.add(root.id)
         return children
 
-    def _lookup(self, node: ast.Call, name: str, scope: _Scope, line: int) -> None:
+    def _lookup(self, node: ast.Call, name: str, scope: Scope, line: int) -> None:
         """``getattr(x.y, "z")``: the call's details, and a reference to ``x.y.z`` when the
         name is a constant (it reads that attribute as ``x.y.z`` would)."""
         target = _chain(node.args[0]) if node.args else None
@@ -433,7 +289,7 @@ class _Walker:
             chained = Reference(target[0], (*target[1:], attribute), line, scope.load_time)
             self.unit.references.append(chained)
 
-    def _aliases(self, targets: list[ast.expr], value: ast.expr, scope: _Scope) -> None:
+    def _aliases(self, targets: list[ast.expr], value: ast.expr, scope: Scope) -> None:
         """``a = b`` or ``a = [b, c.d]``: ``a`` refers to (or holds) the objects of b and c."""
         names = [t.id for t in targets if isinstance(t, ast.Name) and scope.binds_global(t.id)]
         values = value.elts if isinstance(value, ast.Tuple | ast.List | ast.Set) else [value]
@@ -482,7 +338,7 @@ def _chain(node: ast.expr) -> tuple[str, ...] | None:
     return (node.id, *reversed(attributes))
 
 
-_HANDLERS: dict[type, Callable[[_Walker, Any, _Scope], list[ast.AST | _Enter] | None]] = {
+_HANDLERS: dict[type, Callable[[_Walker, Any, Scope], list[ast.AST | _Enter] | None]] = {
     ast.FunctionDef: _Walker._function,
     ast.AsyncFunctionDef: _Walker._function,
     ast.Lambda: _Walker._function,

@@ -31,6 +31,11 @@ How a graded name is followed:
   put their reference versions there during each call), but are where they are read when the
   definitions load: a class attribute, default value or alias keeps the student's version.
 
+Not seen: modules a submission brings next to its notebook, attributes looked up by a computed
+name on objects that are not modules, objects changed through a call's result by a function run
+at load time, and escapes that allowed libraries offer themselves. Whatever runs the checks
+must not rely on the scan alone for those.
+
 The cost is linear in the source: each cell is parsed and its scopes analysed once
 (:func:`read_definitions`), and each item's names are followed in one breadth-first walk that
 visits every statement and name at most once.
@@ -39,15 +44,13 @@ visits every statement and name at most once.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from gradekit import escapes
-from gradekit.bindings import LOOKUP_BUILTINS, Reference, Unit, cell_units
+from gradekit.bindings import cell_units
+from gradekit.name_index import DottedNames, NameIndex, quote
 from gradekit.notebook import Notebook, definition_cells
-
-#: Longest student-chosen text (a name, a dotted path, a cell's id) quoted in a message.
-QUOTE_LIMIT = 60
 
 
 @dataclass(frozen=True)
@@ -152,146 +155,8 @@ def read_definitions(notebook: Notebook) -> Definitions:
     return Definitions(units)
 
 
-def _quote(text: str) -> str:
-    return text if len(text) <= QUOTE_LIMIT else text[: QUOTE_LIMIT - 1] + "…"
-
-
-class _Targets:
-    """Dotted names (modules, escapes) and the question: is this dotted name at or under one?
-
-    For a name bound to many modules only the bindings that can matter are tried: the first one
-    at or under a target, and those that are a proper prefix of one (bounded by the targets).
-    """
-
-    def __init__(self, targets: Iterable[str]):
-        self.targets = frozenset(targets)
-        self.prefixes = {
-            ".".join(target.split(".")[:end])
-            for target in self.targets
-            for end in range(1, target.count(".") + 1)
-        }
-
-    def match(self, dotted: str) -> str | None:
-        parts = dotted.split(".")
-        for end in range(1, len(parts) + 1):
-            prefix = ".".join(parts[:end])
-            if prefix in self.targets:
-                return prefix
-            if prefix not in self.prefixes:
-                return None
-        return None
-
-    def relevant(self, dotted_names: list[str]) -> list[str]:
-        """The first of ``dotted_names`` at or under a target, and those above one."""
-        first = next((dotted for dotted in dotted_names if self.match(dotted)), None)
-        above = [dotted for dotted in dotted_names if dotted in self.prefixes]
-        return ([first] if first else []) + above
-
-
-class Definitions:
+class Definitions(NameIndex):
     """A notebook's definitions, analysed once, to be searched for each item's shortcuts."""
-
-    def __init__(self, units: list[Unit]):
-        self.units = units
-        self.code: dict[str, dict[int, None]] = {}  # name -> units binding it (ordered set)
-        self.imported: dict[str, dict[str, tuple[int, int]]] = {}  # name -> dotted -> place
-        self.stars: dict[str, tuple[int, int]] = {}  # module -> place of its star import
-        self.deleted: set[str] = set()
-        self.groups = _Groups()
-        self.changed_by: dict[str, dict[int, None]] = {}  # alias group -> units changing it
-        for index, unit in enumerate(units):
-            self._add(index, unit)
-        for index, unit in enumerate(units):
-            for name in unit.changes | {n for n in unit.calls_methods_of if n not in self.imported}:
-                self.changed_by.setdefault(self.groups.find(name), {})[index] = None
-        self._escape_targets = _Targets(escapes.TARGETS)
-        self._relevant: dict[tuple[frozenset[str], str], list[str]] = {}
-        self._relevant_stars: dict[frozenset[str], list[str]] = {}
-        self.escapes = [list(self._unit_escapes(unit)) for unit in units]
-        self.wildcards = [
-            index
-            for index, unit in enumerate(units)
-            if unit.changes_unknown_object or any(e.rebinds for e, _, _ in self.escapes[index])
-        ]
-
-    def _add(self, index: int, unit: Unit) -> None:
-        for name, dotted in unit.binds:
-            if dotted is None:
-                self.code.setdefault(name, {})[index] = None
-            else:
-                self.imported.setdefault(name, {}).setdefault(dotted, (index, unit.line))
-        for module, line in unit.star_imports:
-            self.stars.setdefault(module, (index, line))
-        for first, second in unit.aliases:
-            self.groups.union(first, second)
-        self.deleted |= unit.deletes
-
-    # -- resolving a reference ------------------------------------------------------------------
-
-    def dotted(self, reference: Reference, targets: _Targets) -> Iterator[str]:
-        """The dotted names ``reference`` may stand for that can matter for ``targets``."""
-        name, tail = reference.name, "".join(f".{attr}" for attr in reference.attributes)
-        key = (targets.targets, name)
-        if key not in self._relevant:
-            if targets.targets not in self._relevant_stars:
-                # A star import matters if it is at or under a target (one is enough), or above
-                # one (``from sklearn import *`` and ``sklearn.neural_network``).
-                self._relevant_stars[targets.targets] = targets.relevant(list(self.stars))
-            modules = targets.relevant(list(self.imported.get(name, {})))
-            stars = [f"{star}.{name}" for star in self._relevant_stars[targets.targets]]
-            self._relevant[key] = modules + stars
-        for dotted in self._relevant[key]:
-            yield dotted + tail
-
-    def _is_builtin(self, name: str) -> bool:
-        return (name not in self.code and name not in self.imported) or name in self.deleted
-
-    def _unit_escapes(self, unit: Unit) -> Iterator[tuple[escapes.Escape, str, int]]:
-        for attribute, line in unit.attributes.items():
-            if attribute in escapes.ATTRIBUTES:
-                yield escapes.ATTRIBUTES[attribute], f"reads {attribute}", line
-        for text, line in unit.strings:
-            match = escapes.ATTRIBUTE_IN_TEXT.search(text)
-            if match:
-                yield (
-                    escapes.ATTRIBUTES[match.group(1)],
-                    f"names {match.group(1)} in a string",
-                    line,
-                )
-        for module, line in unit.imports:
-            escape = escapes.dotted_escape(module.lstrip("."))
-            if escape is not None:
-                yield escape, f"imports {_quote(module)}", line
-        for reference in unit.references:
-            found = self._reference_escape(reference)
-            if found is not None:
-                yield found[0], found[1], reference.line
-
-    def _reference_escape(self, reference: Reference) -> tuple[escapes.Escape, str] | None:
-        for dotted in self.dotted(reference, self._escape_targets):
-            escape = escapes.dotted_escape(dotted)
-            if escape is not None:
-                return escape, f"uses {_quote(dotted)}"
-        name, call = reference.name, reference.call
-        if "__dict__" in reference.attributes and name in self.imported:
-            return escapes.MODULE_DICT, f"uses {_quote(name)}.__dict__"
-        if not self._is_builtin(name):
-            return None
-        if name in LOOKUP_BUILTINS and call is None:
-            return escapes.PASSED_AROUND, f"uses {name}"
-        if call is not None and name != "vars":
-            if call.attribute is None and call.target and call.target[0] in self.imported:
-                module = _quote(".".join(call.target))
-                return escapes.LOOKUP_COMPUTED, f"calls {name} on the module {module}"
-            return None
-        on_module = call is not None and call.target and call.target[0] in self.imported
-        if name == "vars" and call is not None and call.arguments and not on_module:
-            return None  # vars(self)
-        if name in escapes.BUILTINS:
-            return escapes.BUILTINS[name], f"uses {name}"
-        return None
-
-    # -- one item -------------------------------------------------------------------------------
 
     def shortcuts(
         self, names: Iterable[str], rules: Rules, replaced: Iterable[str] = ()
@@ -315,7 +180,7 @@ class _Search:
         self.definitions = definitions
         self.rules = rules
         self.replaced = replaced
-        self.modules = _Targets(rule.target for rule in rules.modules)
+        self.modules = DottedNames(rule.target for rule in rules.modules)
         self.sentences = {rule.target: rule.sentence for rule in rules.modules}
         self.found: dict[tuple[str, str], Shortcut] = {}
         self.queue: deque[tuple[int, str, tuple[str, ...]]] = deque()
@@ -349,10 +214,10 @@ class _Search:
         for dotted, (index, line) in places.items():
             module = self.modules.match(dotted)
             if module is not None:
-                self._add(name, f"is {_quote(dotted)}", index, line, (), self.sentences[module])
+                self._add(name, f"is {quote(dotted)}", index, line, (), self.sentences[module])
             escape = escapes.dotted_escape(dotted)
             if escape is not None and escape.kind in self.rules.escapes:
-                what = f"is {_quote(dotted)}, which {escape.does}"
+                what = f"is {quote(dotted)}, which {escape.does}"
                 self._add(name, what, index, line, (), self.rules.escape_sentence)
 
     def _follow(self, name: str, root: str, via: tuple[str, ...]) -> None:
@@ -380,7 +245,7 @@ class _Search:
         for module, line in unit.imports:
             matched = self.modules.match(module)
             if matched is not None:
-                uses.append((line, f"imports {_quote(module)}", self.sentences[matched]))
+                uses.append((line, f"imports {quote(module)}", self.sentences[matched]))
         for text, line in unit.strings:
             uses += [
                 (line, f"names {rule.target} in a string", rule.sentence)
@@ -393,7 +258,7 @@ class _Search:
             for dotted in self.definitions.dotted(reference, self.modules):
                 matched = self.modules.match(dotted)
                 if matched is not None:
-                    uses.append((reference.line, f"uses {_quote(dotted)}", self.sentences[matched]))
+                    uses.append((reference.line, f"uses {quote(dotted)}", self.sentences[matched]))
             self._follow(reference.name, root, _longer(via, reference.name))
         for line, what, rule in sorted(uses, key=lambda use: use[0]):
             self._add(root, what, index, line, via, rule)
@@ -401,7 +266,7 @@ class _Search:
     def _add(
         self, root: str, what: str, index: int, line: int, via: tuple[str, ...], rule: str
     ) -> None:
-        cell = _quote(self.definitions.units[index].cell)
+        cell = quote(self.definitions.units[index].cell)
         if (what, f"{line} {cell}") not in self.found:
             self.found[(what, f"{line} {cell}")] = Shortcut(root, what, line, cell, rule, via)
 
@@ -409,25 +274,5 @@ class _Search:
 def _longer(via: tuple[str, ...], name: str, limit: int = 3) -> tuple[str, ...]:
     """``via`` and ``name``, kept to ``limit`` names and an ellipsis (constant size)."""
     if len(via) < limit:
-        return (*via, _quote(name))
+        return (*via, quote(name))
     return via if len(via) > limit else (*via, "…")
-
-
-class _Groups:
-    """Names that refer to the same object (union-find)."""
-
-    def __init__(self) -> None:
-        self.parent: dict[str, str] = {}
-
-    def find(self, name: str) -> str:
-        root = name
-        while root in self.parent:
-            root = self.parent[root]
-        while name != root:  # path compression keeps later look-ups short
-            self.parent[name], name = root, self.parent[name]
-        return root
-
-    def union(self, first: str, second: str) -> None:
-        a, b = self.find(first), self.find(second)
-        if a != b:
-            self.parent[a] = b
