@@ -24,6 +24,7 @@ HIDDEN_TESTS = re.compile(
     r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*\n?", re.M | re.S
 )
 _MAGIC_LINE = re.compile(r"^([ \t]*)[%!].*$", re.M)
+_TOO_DEEP = "the code is nested too deeply to be read"
 
 
 class NotebookError(ValueError):
@@ -151,11 +152,17 @@ def filter_definitions(source: str, *, key: str, assignments: bool = True) -> So
     except SyntaxError as error:
         where = f"line {error.lineno}" if error.lineno else "somewhere"
         return SourceCell(key=key, source="", syntax_error=f"{error.msg} ({where})")
+    except (RecursionError, MemoryError):
+        return SourceCell(key=key, source="", syntax_error=_TOO_DEEP)
     dropped = _dropped_statements(tree.body, _imported_modules(tree), assignments)
     top_level = sum(1 for node in tree.body if node in dropped)
     lines = text.split("\n")
     if not all(_alone_on_its_lines(node, lines) for node in dropped):
-        return SourceCell(key=key, source=_unparse_without(tree, dropped), dropped=top_level)
+        try:
+            kept = _unparse_without(tree, dropped)
+        except RecursionError:
+            return SourceCell(key=key, source="", syntax_error=_TOO_DEEP)
+        return SourceCell(key=key, source=kept, dropped=top_level)
     for node in dropped:
         first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
         lines[first] = lines[first][: node.col_offset] + "pass"
@@ -166,10 +173,24 @@ def filter_definitions(source: str, *, key: str, assignments: bool = True) -> So
 def _imported_modules(tree: ast.Module) -> set[str]:
     """Names bound by ``import X`` / ``import X as Y`` (modules, not names taken from them)."""
     names: set[str] = set()
-    for node in ast.walk(tree):
+    for node in _statements(tree.body):
         if isinstance(node, ast.Import):
             names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
     return names
+
+
+def _statements(body: list[ast.stmt]) -> list[ast.stmt]:
+    """Every statement in ``body`` and in the blocks nested in it (expressions hold none)."""
+    found: list[ast.stmt] = []
+    pending = list(body)
+    while pending:
+        node = pending.pop()
+        found.append(node)
+        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            for inner in getattr(node, name, ()):
+                nested = isinstance(inner, ast.ExceptHandler | ast.match_case)
+                pending += inner.body if nested else [inner]
+    return found
 
 
 _DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)

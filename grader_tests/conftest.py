@@ -16,6 +16,7 @@ import pytest
 
 from gradekit.plans import Assignment, CellRule
 from gradekit.remote import Student, Submission
+from grader_tests.integrity import TORCH_ITEMS
 
 REFERENCE_PACKAGE = Path(__file__).resolve().parent.parent / "reference_impl"
 
@@ -97,10 +98,8 @@ REFERENCE_ANSWERS: dict[str, tuple[str, ...]] = {
     "practice": ("forward_example", "experiments", "l2_regularisation", "weight_snapshot"),
 }
 
-#: Items that are meant to use PyTorch; every other item is written from scratch with NumPy.
-TORCH_ITEMS = ("pytorch_mlp", "pytorch_multiclass")
 #: Packages absent from the student's process while a from-scratch item's checks run (importing
-#: one is a forbidden shortcut; the source scan of ``test_integrity.py`` names the rule).
+#: one is a forbidden shortcut; ``integrity.py`` states the rules and the source scan names them).
 FROM_SCRATCH_WITHOUT = ("torch", "sklearn")
 
 #: What the engine needs to know to grade this assignment (see :mod:`gradekit.plans`).

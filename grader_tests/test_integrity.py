@@ -1,20 +1,26 @@
 """One check per grade cell: the item is written without forbidden shortcuts.
 
-From-scratch items may not use torch, scikit-learn, the reference implementation or the graders;
-the PyTorch items may use torch but not the reference or the graders. A shortcut costs the whole
-cell (the check fails with kind ``forbidden``); the check weighs nothing otherwise, so honest
-submissions' points do not change.
+The rules are declared in ``integrity.py``; the engine (:mod:`gradekit.shortcuts`) follows each
+cell's graded names through the submission's definitions. A shortcut costs the whole cell (the
+check fails with kind ``forbidden``, its message names each use, where it is and the rule it
+breaks); the check weighs nothing otherwise, so honest submissions' points do not change.
 """
 
 from __future__ import annotations
 
 import pytest
 
+from gradekit.notebook import Notebook
 from gradekit.remote import Forbidden
-from grader_tests.conftest import GRADED_NAMES, TORCH_ITEMS, USES_REFERENCE
-from grader_tests.integrity import ALWAYS_FORBIDDEN, FROM_SCRATCH_FORBIDDEN, shortcuts
+from gradekit.shortcuts import Definitions, describe, read_definitions
+from grader_tests.conftest import GRADED_NAMES, USES_REFERENCE
+from grader_tests.integrity import SOURCE_ITEMS, rules_for
 
-SOURCE_ITEMS = ("by_hand",)  # plain numbers, nothing to compute
+
+@pytest.fixture(scope="session")
+def definitions(graded_notebook: Notebook) -> Definitions:
+    """The submission's definitions, analysed once per notebook for all its cells."""
+    return read_definitions(graded_notebook)
 
 
 @pytest.mark.weight(0)
@@ -26,14 +32,7 @@ SOURCE_ITEMS = ("by_hand",)  # plain numbers, nothing to compute
         if item not in SOURCE_ITEMS
     ],
 )
-def test_written_without_forbidden_shortcuts(graded_notebook, item):
-    modules = ALWAYS_FORBIDDEN if item in TORCH_ITEMS else FROM_SCRATCH_FORBIDDEN
-    found = shortcuts(graded_notebook, GRADED_NAMES[item], modules, USES_REFERENCE.get(item, ()))
+def test_written_without_forbidden_shortcuts(definitions: Definitions, item: str) -> None:
+    found = definitions.shortcuts(GRADED_NAMES[item], rules_for(item), USES_REFERENCE.get(item, ()))
     if found:
-        rule = (
-            "may not use the reference or the graders"
-            if item in TORCH_ITEMS
-            else "must be written with NumPy"
-        )
-        shown = "; ".join(str(shortcut) for shortcut in found[:3])
-        raise Forbidden(f"{', '.join(GRADED_NAMES[item])} {rule}: {shown}")
+        raise Forbidden(describe(found))

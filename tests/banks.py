@@ -592,6 +592,20 @@ ALTERNATIVES += [
             "import copy\n\n    return copy.deepcopy(network.weights)",
         ),
     ),
+    alternative(  # a local variable that shares the name of the notebooks' `import torch.nn as nn`
+        "nn-backward-with-a-local-named-nn",
+        NB2,
+        Edit(
+            NN,
+            "        m = len(y_true)\n",
+            "        nn = len(self.weights)  # layers\n        m = len(y_true)\n",
+        ),
+        Edit(
+            NN,
+            "for layer in range(len(self.weights) - 1, -1, -1):",
+            "for layer in range(nn - 1, -1, -1):",
+        ),
+    ),
     alternative(
         "l2-penalty-with-linalg-norm",
         NB3,
@@ -665,6 +679,59 @@ FORBIDDEN: list[tuple[Variant, tuple[str, ...]]] = [
                 DERIVS,
                 "    return 1 - np.tanh(x) ** 2",
                 "    source = open('../../grader_tests/test_activations.py').read()\n    return 1 - np.tanh(x) ** 2",
+            ),
+        ),
+        ("derivatives",),
+    ),
+]
+
+
+FORBIDDEN += [
+    (
+        alternative(  # an alias by assignment, the graded function left unused
+            "relu-aliased-to-the-reference",
+            NB1,
+            Edit(
+                ACTS,
+                "def relu(x):",
+                "from reference_impl import relu as _relu_reference\n\nrelu = _relu_reference\n\n\ndef _relu_numpy(x):",
+            ),
+        ),
+        ("activations",),
+    ),
+    (
+        alternative(  # a class attribute: the output activation computed by torch
+            "nn-output-activation-as-a-torch-class-attribute",
+            NB2,
+            Edit(
+                NN,
+                '    def __init__(self, layer_sizes, activation="relu", learning_rate=0.01):',
+                "    output_activation = staticmethod(lambda z: torch.sigmoid(torch.as_tensor(z)).numpy())\n\n"
+                '    def __init__(self, layer_sizes, activation="relu", learning_rate=0.01):',
+            ),
+            Edit(
+                NN,
+                "        output = sigmoid(z_output)",
+                "        output = self.output_activation(z_output)",
+            ),
+        ),
+        ("nn_init", "nn_forward", "nn_backward", "nn_training"),
+    ),
+    (
+        alternative(  # autograd reached through a module-level table of torch functions
+            "tanh-derivative-by-autograd-through-a-table",
+            NB1,
+            Edit(
+                DERIVS,
+                "def relu_derivative(x):",
+                'import torch\n\nAUTOGRAD = {"tensor": torch.tensor, "tanh": torch.tanh}\n\n\ndef relu_derivative(x):',
+            ),
+            Edit(
+                DERIVS,
+                "    return 1 - np.tanh(x) ** 2",
+                '    t = AUTOGRAD["tensor"](np.asarray(x, dtype=float), requires_grad=True)\n'
+                '    AUTOGRAD["tanh"](t).sum().backward()\n'
+                "    return t.grad.numpy()",
             ),
         ),
         ("derivatives",),

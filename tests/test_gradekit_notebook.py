@@ -86,6 +86,16 @@ def test_filter_reports_syntax_errors():
     assert result.source == "" and "line 1" in result.syntax_error
 
 
+@pytest.mark.parametrize(
+    "source",
+    ["x = " + "+".join(["a"] * 20000), "a = 1; x = " + "+".join(["a"] * 1500) + "; train()"],
+    ids=["too-deep-to-parse", "too-deep-to-rewrite"],
+)
+def test_filter_reports_code_nested_too_deeply(source):
+    result = filter_definitions(source, key="cell 3")
+    assert result.source == "" and "nested too deeply" in result.syntax_error
+
+
 def test_strip_hidden_tests():
     source = "assert 1\n### BEGIN HIDDEN TESTS\nsecret()\n### END HIDDEN TESTS\nassert 2"
     assert strip_hidden_tests(source) == "assert 1\nassert 2"
