@@ -45,19 +45,20 @@ from nbgrader.preprocessors import (  # noqa: E402
 
 from gradekit.nbgrader_plugin import (  # noqa: E402
     CheckCellMetadata,
-    ForgetUnknownCells,
     HideHiddenTests,
+    RestoreCellMetadata,
     SandboxedExecute,
     TrustedGrades,
 )
 
-# nbgrader's sanitizing steps, with one that keeps a duplicated or renamed grade cell from failing
-# the whole submission (the missing cells are then put back by OverwriteCells). CheckCellMetadata
+# nbgrader's sanitizing steps, with one that restores every cell's nbgrader metadata from the
+# gradebook, so that changed flags, a duplicated or a renamed grade cell cost only that cell (the
+# missing cells are then put back by OverwriteCells). CheckCellMetadata
 # is nbgrader's, validating each distinct cell once per process instead of once per notebook.
 c.Autograde.sanitize_preprocessors = [
     ClearOutput,
     DeduplicateIds,
-    ForgetUnknownCells,
+    RestoreCellMetadata,
     OverwriteKernelspec,
     OverwriteCells,
     CheckCellMetadata,

@@ -99,11 +99,15 @@ class Layout:
             sockets); every other entry of their parent folders is hidden.
         visible_proc: Files of ``/proc`` that say nothing about any process (``cpuinfo``) and
             that libraries read at start; everything else of ``/proc`` is hidden.
+        sealed_when_started: Shared folders made read-only once the process calls
+            :func:`started` (a kernel's socket folder, after it has created its sockets and
+            before it runs any of the student's code).
     """
 
     home: str
     shared: tuple[tuple[str, bool], ...] = ()
     visible_proc: tuple[str, ...] = ("cpuinfo", "meminfo")
+    sealed_when_started: tuple[str, ...] = ()
 
 
 def available() -> bool:
@@ -144,9 +148,17 @@ def fork_confined(layout: Layout, keep_fds: Sequence[int] = ()) -> int:
         if init:
             _keep(init)  # never returns
         _become_init(layout, keep_fds)
+        ready, tell_ready = os.pipe()
+        sealed, tell_sealed = os.pipe()
         student = os.fork()
         if student:
+            os.close(tell_ready)
+            os.close(sealed)
+            _seal(layout.sealed_when_started, ready, tell_sealed)
             _reap(student)  # never returns
+        os.close(ready)
+        os.close(tell_sealed)
+        _STARTED[:] = [tell_ready, sealed]
         _become_student(layout)
     except BaseException:
         os._exit(SETUP_FAILED)
@@ -191,6 +203,42 @@ def _become_init(layout: Layout, keep_fds: Sequence[int]) -> None:
     _close_all_but(keep_fds)
     os.chdir("/")  # a working folder under what gets mounted over would stay reachable
     _private_file_system(layout)
+
+
+#: In a confined process: the pipes to its init for :func:`started`.
+_STARTED: list[int] = []
+
+
+def started() -> None:
+    """Tell the init that the process is ready: the folders of ``sealed_when_started`` become
+    read-only before this returns (nothing happens outside a confined process, or the second
+    time)."""
+    if not _STARTED:
+        return
+    tell_ready, sealed = _STARTED
+    _STARTED.clear()
+    os.write(tell_ready, b"1")
+    os.read(sealed, 1)
+    os.close(tell_ready)
+    os.close(sealed)
+
+
+def _seal(paths: Sequence[str], ready: int, tell_sealed: int) -> None:
+    """In the init: once the student's process is ready (or gone), make ``paths`` read-only."""
+    if paths:
+        while True:
+            try:
+                os.read(ready, 1)
+                break
+            except InterruptedError:
+                continue
+        for path in paths:
+            with contextlib.suppress(OSError):
+                _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | _LOCKED)
+    os.close(ready)
+    with contextlib.suppress(OSError):
+        os.write(tell_sealed, b"1")
+    os.close(tell_sealed)
 
 
 def _reap(student: int) -> None:

@@ -35,8 +35,8 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 
 from gradekit.course import GradeKit
+from gradekit.safe_files import remove_tree
 from gradekit.sandbox import Limits, Zygote
-from gradekit.zygote import remove_tree
 
 #: Modules every kernel imports at start (the fork server imports them once).
 KERNEL_MODULES = ("ipykernel.kernelapp",)
@@ -66,7 +66,7 @@ class KernelServer:
 
     def close(self) -> None:
         self.zygote.close()
-        shutil.rmtree(self.root, ignore_errors=True)
+        remove_tree(self.root)
 
 
 _servers: dict[tuple[Limits, int], KernelServer] = {}
@@ -152,18 +152,14 @@ class ZygoteProvisioner(LocalProvisioner):
         await super().cleanup(restart=restart)
         if self.server is not None:
             self.server.zygote.reset()  # whatever the kernel started dies with it
-            shutil.rmtree(self.server.files / self.folder_id, ignore_errors=True)
+            remove_tree(self.server.files / self.folder_id)
 
 
 def _clear_except(folder: Path, keep: Path) -> None:
     """Delete everything in ``folder`` but ``keep`` (what earlier kernels left there)."""
     for entry in folder.iterdir():
-        if entry == keep:
-            continue
-        if entry.is_dir() and not entry.is_symlink():
+        if entry != keep:
             remove_tree(entry)
-        else:
-            entry.unlink(missing_ok=True)
 
 
 def _copy_files(submission: Path, target: Path) -> None:
@@ -194,7 +190,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         settings = GradeKit(config=self.config)
         server = kernel_server(settings.limits())
         if self._folder is not None:  # a restart: the old kernel's sockets are of no use
-            shutil.rmtree(self._folder, ignore_errors=True)
+            remove_tree(self._folder)
         folder_id = uuid.uuid4().hex
         self._folder = server.sockets / folder_id
         self._folder.mkdir()
@@ -218,5 +214,5 @@ class SandboxedKernelManager(AsyncKernelManager):
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
         if self._folder is not None and not restart:
-            shutil.rmtree(self._folder, ignore_errors=True)
+            remove_tree(self._folder)
             self._folder = None

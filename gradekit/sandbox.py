@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from gradekit import wire
+from gradekit.safe_files import remove_tree
 from gradekit.zygote import KIT_MOUNT
 
 
@@ -209,7 +210,7 @@ class ProcessChannel(LineChannel):
             if stream is not None:
                 with contextlib.suppress(OSError):
                     stream.close()
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        remove_tree(self.workdir)
         if self.cgroup is not None:
             remove_cgroup(self.cgroup)
             self.cgroup = None
@@ -379,7 +380,7 @@ class Zygote:
         with contextlib.suppress(OSError):
             self._replies.close()
             self.control.close()
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        remove_tree(self.workdir)
         if self.cgroup is not None:
             remove_cgroup(self.cgroup)
             self.cgroup = None

@@ -30,7 +30,6 @@ import contextlib
 import importlib
 import os
 import random
-import shutil
 import signal
 import socket
 import sys
@@ -41,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from gradekit import confine
+from gradekit.safe_files import remove_tree
 
 #: Where the sandbox sees the kit's own package, read-only (see gradekit.sandbox).
 KIT_MOUNT = "/opt/gradekit"
@@ -95,20 +95,9 @@ def _fresh_folder(home: Path, previous: list[Path]) -> Path:
     """A new working folder for the next child; the previous children's folders are deleted,
     so nothing one student's code wrote (files, IPython's history) is left for the next."""
     for folder in previous:
-        remove_tree(folder)
+        remove_tree(folder)  # also where the student's code took away the permissions
     previous[:] = [Path(tempfile.mkdtemp(dir=home))]
     return previous[0]
-
-
-def remove_tree(folder: Path) -> None:
-    """Delete a folder, also where the student's code took away the permissions."""
-    with contextlib.suppress(OSError):
-        folder.chmod(0o700)
-    for root, subfolders, _ in os.walk(folder):  # top-down: opened before it is entered
-        for name in subfolders:
-            with contextlib.suppress(OSError):
-                os.chmod(os.path.join(root, name), 0o700)
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _detach(control: socket.socket, workdir: Path) -> None:
@@ -191,6 +180,7 @@ def _become_kernel(
 
         app = IPKernelApp.instance()
         app.initialize(sys.argv[1:])
+        confine.started()  # its sockets exist: the socket folder becomes read-only
         _cap_output((sys.stdout, sys.stderr), max_output)
         app.start()
     finally:
@@ -203,11 +193,12 @@ def _fork(
     folders: list[Path],
     shared: tuple[tuple[str, bool], ...] = (),
     keep_fds: tuple[int, ...] = (),
+    sealed: tuple[str, ...] = (),
 ) -> tuple[int, Path]:
     """Fork the next student's process: confined where namespaces work, else a plain fork in a
     fresh folder. Returns what :func:`os.fork` returns, and the child's working folder."""
     if confined:
-        layout = confine.Layout(home=str(home), shared=shared)
+        layout = confine.Layout(home=str(home), shared=shared, sealed_when_started=sealed)
         return confine.fork_confined(layout, keep_fds), home
     workdir = _fresh_folder(home, folders)
     return os.fork(), workdir
@@ -241,8 +232,9 @@ def main(control_fd: int) -> None:
         elif command == "kernel":
             _clean_up(own_namespace, children)
             max_output, files, connection_file = argument.split(" ", 2)
-            shared = ((files, False), (str(Path(connection_file).parent), True))
-            pid, workdir = _fork(confined, home, folders, shared=shared)
+            sockets = str(Path(connection_file).parent)
+            shared = ((files, False), (sockets, True))
+            pid, workdir = _fork(confined, home, folders, shared=shared, sealed=(sockets,))
             if pid == 0:
                 _become_kernel(control, workdir, Path(files), connection_file, int(max_output))
             children.add(pid)

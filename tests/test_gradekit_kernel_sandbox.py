@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import os
+import stat
 import textwrap
 import time
 from pathlib import Path
@@ -208,29 +209,39 @@ def test_kernel_sends_at_most_a_mib_beyond_the_output_limit(tmp_path, source):
     choose_isolation().name != "bubblewrap", reason="bubblewrap is not available here"
 )
 def test_what_a_kernel_leaves_in_the_socket_folder_is_gone_before_the_next_kernel(tmp_path):
-    """The host folder shared for sockets outlives every kernel: a kernel can write only in its
-    own subfolder, sees no other kernel's, and what it left there (a locked folder included)
-    is gone from the host before the next student's kernel starts."""
+    """The host folder shared for sockets outlives every kernel. Under bubblewrap a kernel sees
+    only its own subfolder, and that one becomes read-only once its sockets exist (before any
+    cell runs): no file, folder or link of the student's reaches the host. Without bubblewrap,
+    what a kernel leaves there (a locked folder, a link to the host) is deleted, never followed,
+    before the next student's kernel starts."""
+    host = tmp_path / "host-folder"
+    host.mkdir(mode=0o755)
     leave = textwrap.dedent(
-        """
+        f"""
         import os
         from ipykernel import get_connection_file
         own = os.path.dirname(get_connection_file())
-        try:
-            open(os.path.join(os.path.dirname(own), "left_behind.txt"), "w").write("x")
-            wrote_next_to_it = True
-        except OSError:
-            wrote_next_to_it = False
-        os.makedirs(os.path.join(own, "locked", "inside"))
-        open(os.path.join(own, "left_behind.txt"), "w").write("for the next student")
-        os.chmod(os.path.join(own, "locked"), 0)
-        print(wrote_next_to_it, own)
+        def try_to(action):
+            try:
+                action()
+                return True
+            except OSError:
+                return False
+        wrote = [
+            try_to(lambda: open(os.path.join(os.path.dirname(own), "left.txt"), "w")),
+            try_to(lambda: os.makedirs(os.path.join(own, "locked", "inside"))),
+            try_to(lambda: os.symlink({str(host)!r}, os.path.join(own, "link"))),
+        ]
+        try_to(lambda: os.chmod(os.path.join(own, "locked"), 0))
+        print(sum(wrote), own)
         """
     )
-    wrote_next_to_it, own = _run_cells(tmp_path, leave)[0].split()
+    wrote, own = _run_cells(tmp_path, leave)[0].split()
     look = f"import os\nprint(sorted(os.listdir(os.path.dirname({own!r}))))"
     left = ast.literal_eval(_run_cells(tmp_path, look)[0])
-    assert len(left) == 1 and left[0] != os.path.basename(own), f"the next kernel found {left}"
+    assert os.path.basename(own) not in left, f"the next kernel found {left}"
     assert not os.path.exists(own), "the first kernel's socket folder is still on the host"
+    assert stat.S_IMODE(host.stat().st_mode) == 0o755, "the host folder's mode changed"
     if choose_isolation().name == "bubblewrap":
-        assert wrote_next_to_it == "False", "a kernel wrote outside its own socket folder"
+        assert len(left) == 1, f"the next kernel sees other kernels' folders: {left}"
+        assert wrote == "0", "a kernel wrote into the host's socket folder"
