@@ -76,10 +76,12 @@ class NameIndex:
         self._relevant: dict[tuple[frozenset[str], str], list[str]] = {}
         self._relevant_stars: dict[frozenset[str], list[str]] = {}
         self.escapes = [list(self._unit_escapes(unit)) for unit in units]
+        # An import alone rebinds nothing but its own name: only code that uses an escape can.
         self.wildcards = [
             index
             for index, unit in enumerate(units)
-            if unit.changes_unknown_object or any(e.rebinds for e, _, _ in self.escapes[index])
+            if unit.changes_unknown_object
+            or any(e.rebinds for e, _, _ in self._unit_escapes(unit, imports=False))
         ]
 
     def _add(self, index: int, unit: Unit) -> None:
@@ -114,7 +116,9 @@ class NameIndex:
     def _is_builtin(self, name: str) -> bool:
         return (name not in self.code and name not in self.imported) or name in self.deleted
 
-    def _unit_escapes(self, unit: Unit) -> Iterator[tuple[escapes.Escape, str, int]]:
+    def _unit_escapes(
+        self, unit: Unit, imports: bool = True
+    ) -> Iterator[tuple[escapes.Escape, str, int]]:
         for attribute, line in unit.attributes.items():
             if attribute in escapes.ATTRIBUTES:
                 yield escapes.ATTRIBUTES[attribute], f"reads {attribute}", line
@@ -126,7 +130,7 @@ class NameIndex:
                     f"names {match.group(1)} in a string",
                     line,
                 )
-        for module, line in unit.imports:
+        for module, line in unit.imports if imports else ():
             escape = escapes.dotted_escape(module.lstrip("."))
             if escape is not None:
                 yield escape, f"imports {quote(module)}", line

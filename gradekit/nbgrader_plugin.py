@@ -245,12 +245,12 @@ def _assignment_metadata(notebook: Any) -> dict[str, dict[str, Any]]:
             "grade_id": source.name,
             "grade": source.name in grades,
             "solution": source.name in solutions,
+            "task": source.name in tasks,
             "locked": bool(source.locked),
         }
         if source.name in grades:
             meta["points"] = float(grades[source.name].max_score)
-        if source.name in tasks:
-            meta["task"] = True
+        elif source.name in tasks:
             meta["points"] = float(tasks[source.name].max_score)
         found[source.name] = meta
     return found

@@ -435,6 +435,11 @@ HONEST = [
     ),
     case("unused-torch-import-in-the-cell", f"import torch\n\n{NUMPY_RELU}"),
     case(
+        "introspection-modules-imported-but-not-used-by-the-item",
+        "import ctypes\nimport gc\nimport inspect",
+        NUMPY_RELU,
+    ),
+    case(
         "torch-item-next-to-it",
         NUMPY_RELU,
         "class PyTorchMLP(nn.Module):\n    def forward(self, x):\n"
