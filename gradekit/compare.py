@@ -5,12 +5,15 @@ largest error is and where, and, when the student's result equals what a known m
 names the likely mistake. Messages never contain hidden input values or reference code.
 Tolerances are the course's (``rtol``/``atol`` are required); :func:`central_differences` is the
 finite-difference oracle for a scalar function of one array.
+
+A named mistake travels as a field: the failure raised here carries it (``CheckFailed.mistake``),
+the engine's pytest plugin stores it in the check's result, and the report counts it from there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import pytest
@@ -20,16 +23,31 @@ MISTAKE_RTOL = 1e-6
 MISTAKE_ATOL = 1e-8
 
 
+class CheckFailed(pytest.fail.Exception):  # type: ignore[name-defined]
+    """A failed check whose message is for the student, with the mistake it names (or "")."""
+
+    def __init__(self, message: str, mistake: str = "") -> None:
+        super().__init__(message, pytrace=False)
+        self.mistake = mistake
+
+
+def fail(message: str, *, mistake: str = "") -> NoReturn:
+    """Fail the check with ``message``; ``mistake`` is appended as "Likely mistake: …"."""
+    if mistake:
+        message = f"{message.rstrip('. ')}. Likely mistake: {mistake.rstrip('.')}."
+    raise CheckFailed(message, mistake.rstrip("."))
+
+
 def as_array(value: Any, *, what: str) -> np.ndarray:
     """The student's result as a float64 array, or a failed check saying why it is not one."""
     if value is None:
-        pytest.fail(f"{what} returned None (is a `return` missing?)", pytrace=False)
+        fail(f"{what} returned None (is a `return` missing?)")
     if hasattr(value, "detach"):  # a torch tensor
         value = value.detach().numpy()
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        pytest.fail(f"{what} returned a {type(value).__name__}, expected numbers", pytrace=False)
+        fail(f"{what} returned a {type(value).__name__}, expected numbers")
     return array
 
 
@@ -61,16 +79,13 @@ def check_close(
     got = as_array(got, what=what)
     intro = f"{what} compared with {oracle} on {on}"
     if got.shape != expected.shape:
-        hint = _shape_hint(got.shape, expected.shape)
-        pytest.fail(
-            f"{intro}: expected shape {expected.shape}, got {got.shape}.{hint}", pytrace=False
-        )
+        mistake, advice = _shape_hint(got.shape, expected.shape)
+        fail(f"{intro}: expected shape {expected.shape}, got {got.shape}.{advice}", mistake=mistake)
     if np.isfinite(expected).all() and not np.isfinite(got).all():
         where = _index(np.argwhere(~np.isfinite(got))[0])
-        pytest.fail(
+        fail(
             f"{intro}: got NaN or infinity at index {where} where a finite value was expected "
-            "(an overflow? use a numerically stable formula)",
-            pytrace=False,
+            "(an overflow? use a numerically stable formula)."
         )
     error = np.abs(got - expected)
     excess = error - (atol + rtol * np.abs(expected))
@@ -82,16 +97,13 @@ def check_close(
     message = (
         f"{intro}: largest error {largest:.3g} (relative {relative:.2g}) at index {_index(worst)}"
     )
-    diagnosis = likely_mistake(got, expected, mistakes or {})
-    if diagnosis:
-        message += f". Likely mistake: {diagnosis}"
-    pytest.fail(message + ".", pytrace=False)
+    fail(message + ".", mistake=likely_mistake(got, expected, mistakes or {}))
 
 
-def check_true(condition: bool, message: str) -> None:
-    """Fail the check with ``message`` unless ``condition`` holds."""
+def check_true(condition: bool, message: str, *, mistake: str = "") -> None:
+    """Fail the check with ``message`` (and the ``mistake`` it names) unless ``condition``."""
     if not condition:
-        pytest.fail(message, pytrace=False)
+        fail(message, mistake=mistake)
 
 
 def likely_mistake(got: np.ndarray, expected: np.ndarray, mistakes: Mapping[str, Any]) -> str:
@@ -117,14 +129,18 @@ def _index(index: Any) -> str:
     return str(tuple(int(i) for i in index))
 
 
-def _shape_hint(got: tuple[int, ...], expected: tuple[int, ...]) -> str:
+def _shape_hint(got: tuple[int, ...], expected: tuple[int, ...]) -> tuple[str, str]:
+    """The mistake a wrong shape suggests, or advice when it suggests none."""
     if got == expected[::-1] and len(got) == 2:
-        return " Likely mistake: a transposed matrix (check the order of a matrix product)."
+        return "a transposed matrix (check the order of a matrix product)", ""
     if int(np.prod(got)) == int(np.prod(expected)):
-        return " Same numbers of entries: reshape the result (e.g. keep the column shape (m, 1))."
+        return (
+            "",
+            " Same numbers of entries: reshape the result (e.g. keep the column shape (m, 1)).",
+        )
     if len(got) == len(expected) + 1 or len(got) + 1 == len(expected):
-        return " Likely mistake: a sum or mean without keepdims=True, or over the wrong axis."
-    return ""
+        return "a sum or mean without keepdims=True, or over the wrong axis", ""
+    return "", ""
 
 
 def central_differences(

@@ -8,10 +8,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from gradekit import compare
-from gradekit.compare import as_array, check_true, likely_mistake, shape_of
+from gradekit.compare import as_array, check_true, fail, likely_mistake, shape_of
 from grader_tests.tolerances import VALUE_ATOL, VALUE_RTOL
 
-__all__ = ["as_array", "check_close", "check_true", "likely_mistake", "shape_of"]
+__all__ = ["as_array", "check_close", "check_true", "fail", "likely_mistake", "shape_of"]
 
 
 def check_close(
