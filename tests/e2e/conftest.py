@@ -18,7 +18,7 @@ from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
 
 from gradekit.course import Course
 from tests.courses import clone_course, free_port
@@ -98,6 +98,9 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A fresh browser page; its screenshot goes to ``test-output/`` if the test fails."""
     context = browser.new_context(viewport=VIEWPORT)
     context.set_default_timeout(TIMEOUT_MS)
+    # Assertions wait as long as actions (their own default, 5 s, is shorter than the
+    # formgrader's rendering of a graded notebook on 2 busy cores).
+    expect.set_options(timeout=TIMEOUT_MS)
     page = context.new_page()
     yield page
     if request.node.stash.get(_FAILED, False):
