@@ -171,7 +171,7 @@ class Worker:
                 with _time_limit(limit):
                     exec(code, self.namespace)
             except BaseException as error:
-                errors.append(self._describe_error(error))
+                errors.append(self._describe_error(error) | {"line": statement.lineno})
         defined = sorted(name for name in self.namespace if name not in before)
         return {"key": key, "errors": errors, "defined": defined}
 
