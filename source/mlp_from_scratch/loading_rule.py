@@ -32,9 +32,9 @@ own with a list of names, binds those names.
 
 from __future__ import annotations
 
+import _symtable
 import ast
 import re
-import symtable
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -44,6 +44,7 @@ TOO_DEEP = "the code is nested too deeply to be read"
 UNUSED = "nothing that is graded uses what it defines"
 _DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _CHANGING_BUILTINS = frozenset({"setattr", "delattr"})
+_GLOBAL = (_symtable.GLOBAL_IMPLICIT, _symtable.GLOBAL_EXPLICIT)
 
 
 @dataclass(frozen=True)
@@ -206,27 +207,29 @@ def _statement_text(node: ast.stmt, lines: list[str]) -> str:
 
 
 def _scopes(node: ast.stmt, lines: list[str]) -> tuple[set[str], set[str]]:
-    """The global names ``node`` binds and reads (Python's own scope analysis)."""
+    """The global names ``node`` binds and reads (Python's own scope analysis, read from the
+    compiler's raw tables: the :mod:`symtable` wrappers cost many times more)."""
     try:
-        table = symtable.symtable(_statement_text(node, lines), "<cell>", "exec")
+        table = _symtable.symtable(_statement_text(node, lines), "<cell>", "exec")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return _scopes_roughly(node)
     binds: set[str] = set()
     reads: set[str] = set()
-    for symbol in table.get_symbols():
-        if symbol.is_assigned() or symbol.is_imported():
-            binds.add(symbol.get_name())
-        if symbol.is_referenced():
-            reads.add(symbol.get_name())
-    pending = list(table.get_children())
+    for name, flags in table.symbols.items():
+        if flags & (_symtable.DEF_LOCAL | _symtable.DEF_IMPORT):
+            binds.add(name)
+        if flags & _symtable.USE:
+            reads.add(name)
+    pending = list(table.children)
     while pending:
         inner = pending.pop()
-        pending.extend(inner.get_children())
-        for symbol in inner.get_symbols():
-            if symbol.is_global() and symbol.is_referenced():
-                reads.add(symbol.get_name())
-            if symbol.is_declared_global() and symbol.is_assigned():
-                binds.add(symbol.get_name())
+        pending.extend(inner.children)
+        for name, flags in inner.symbols.items():
+            scope = (flags >> _symtable.SCOPE_OFF) & _symtable.SCOPE_MASK
+            if scope in _GLOBAL and flags & _symtable.USE:
+                reads.add(name)
+            if scope == _symtable.GLOBAL_EXPLICIT and flags & _symtable.DEF_LOCAL:
+                binds.add(name)
     return binds, reads
 
 
