@@ -139,6 +139,13 @@ def definition_cells(notebook: Notebook, needed: Iterable[str] | None = None) ->
         One :class:`SourceCell` per code cell that is not a test cell, in order (the rule:
         :mod:`gradekit.loading_rule`).
     """
+    cells = code_cells(notebook)
+    names = defined_names(cells) if needed is None else needed
+    return [_source_cell(plan) for plan in plan_cells(cells, names)]
+
+
+def code_cells(notebook: Notebook) -> list[tuple[str, str]]:
+    """``(key, source)`` of every code cell that is not an autograder test cell, as written."""
     cells = []
     for index, cell in enumerate(notebook.cells):
         if cell.get("cell_type") != "code":
@@ -148,8 +155,7 @@ def definition_cells(notebook: Notebook, needed: Iterable[str] | None = None) ->
             continue  # test cells: the trusted graders replace them
         label = f"cell {index + 1}" + (f" '{meta['grade_id']}'" if meta.get("grade_id") else "")
         cells.append((label, cell["source"]))
-    names = defined_names(cells) if needed is None else needed
-    return [_source_cell(plan) for plan in plan_cells(cells, names)]
+    return cells
 
 
 def _source_cell(plan: CellPlan) -> SourceCell:

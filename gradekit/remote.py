@@ -25,7 +25,8 @@ from typing import Any
 
 from gradekit import wire
 from gradekit.disclosure import Disclosure, cap
-from gradekit.notebook import Notebook, SourceCell, definition_cells
+from gradekit.loading_rule import python_source
+from gradekit.notebook import Notebook, SourceCell, code_cells, definition_cells
 from gradekit.plans import ReferencePackage
 from gradekit.sandbox import Channel, Limits, WorkerGone, WorkerTimeout
 
@@ -101,7 +102,7 @@ class LoadReport:
         """A sentence explaining why ``name`` is not defined."""
         binders = self.binders(name)
         if binders:
-            return f"'{name}' is not defined when your definitions are loaded: {binders}"
+            return f"'{name}' is not defined: {binders}"
         problems = self.problems
         if problems:
             shown = "; ".join(problems[:2])
@@ -116,28 +117,31 @@ class LoadReport:
         for key, source in self.sources.items():
             for line, names in source.kept.items():
                 if name in names and line in failed.get(key, {}):
-                    found.append(f"line {line} of {key}, which sets it, {failed[key][line]}")
+                    found.append(
+                        f"line {line} of {key}, which sets {name}, {failed[key][line]} when "
+                        "your definitions were loaded for grading"
+                    )
             for skipped in source.skipped:
                 if name in skipped.names:
                     found.append(
-                        f"line {skipped.line} of {key}, which sets it, is skipped when your "
-                        f"definitions are loaded for grading ({skipped.reason}: the grading "
-                        "runs every import, def and class, and another statement only when "
-                        f"graded code names what it sets; {name} is only looked up indirectly, "
-                        "e.g. through globals() or eval)"
+                        f"line {skipped.line} of {key}, which sets {name}, is not run when your "
+                        "definitions are loaded for grading (only imports, def, class and what "
+                        f"graded code names run there; {name} is only looked up indirectly, "
+                        "e.g. with globals() or eval)"
                     )
-        return cap("; ".join(found[:2]))
+        return "; ".join(found[:2])
 
-    def failures_behind(self, plans: list[SourceCell]) -> str:
+    def failures_behind(self, plans: list[SourceCell], label: str) -> str:
         """The statements that failed or ran too long among those ``plans`` marks as needed."""
         failed = {cell.key: cell.failed for cell in self.cells}
         found = [
-            f"line {line} of {plan.key} {failed[plan.key][line]}"
+            f"line {line} of {plan.key}, which {label} needs, {failed[plan.key][line]} when your "
+            "definitions were loaded for grading"
             for plan in plans
             for line in sorted(plan.needed)
             if line in failed.get(plan.key, {})
         ]
-        return cap("; ".join(found[:2]))
+        return "; ".join(found[:2])
 
 
 @dataclass
@@ -182,7 +186,11 @@ class Submission:
         self.without = tuple(without)
         self.needed = None if needed is None else tuple(needed)
         self.cells = definition_cells(notebook, self.needed)
-        self.disclosure = Disclosure.of((cell.key, cell.source) for cell in self.cells)
+        # Names and strings of the whole cells (skipped statements too) are the student's own
+        # text, fixed before any hidden input exists; line numbers are those of what is sent.
+        written = [(key, python_source(source) or "") for key, source in code_cells(notebook)]
+        sent = [(cell.key, cell.source) for cell in self.cells]
+        self.disclosure = Disclosure.of([*written, *sent])
         self.limits = limits
         self._start_channel = start_channel
         self._support_files = support_files or {}
@@ -365,7 +373,7 @@ class Submission:
             )
         if raw_kind == "NameError" and raw_message == f"name '{label}' is not defined":
             if self.load_report.binders(label):
-                return NotLoaded(self.load_report.why_missing(label))
+                return NotLoaded(cap(self.load_report.why_missing(label)))
             return NotDefined(self.load_report.why_missing(label))  # the name the grader asked
         if kind == "ModuleNotFoundError" and (absent := self._absent_package(str(raw_message))):
             self.incidents.append(f"forbidden: {label}: imports {absent}")
@@ -383,7 +391,7 @@ class Submission:
             text = f"{label} called sys.exit()/exit(){located}"
         behind = self._load_problem(label, kind, message)
         if behind:
-            return NotLoaded(cap(f"{text}. When your definitions were loaded for grading, {behind}"))
+            return NotLoaded(cap(f"{text}. {behind[0].upper()}{behind[1:]}"))
         return StudentCodeError(cap(text))
 
     def _load_problem(self, label: str, kind: str, message: str) -> str:
@@ -395,7 +403,8 @@ class Submission:
                 return binders
         if not any(cell.failed for cell in self.load_report.cells):
             return ""
-        return self.load_report.failures_behind(self.needs(label.split(".")[0]))
+        root = label.split(".")[0]
+        return self.load_report.failures_behind(self.needs(root), root)
 
     def _absent_package(self, message: str) -> str | None:
         """The absent package a ``ModuleNotFoundError`` message names, if any."""
