@@ -187,9 +187,7 @@ def defined_names(cells: list[tuple[str, str]]) -> set[str]:
     return names
 
 
-def filter_definitions(
-    source: str, *, key: str, needed: Iterable[str] | None = None
-) -> SourceCell:
+def filter_definitions(source: str, *, key: str, needed: Iterable[str] | None = None) -> SourceCell:
     """What the grading worker runs of one cell's ``source`` (see :func:`definition_cells`)."""
     cells = [(key, source)]
     plan = plan_cells(cells, defined_names(cells) if needed is None else needed)[0]

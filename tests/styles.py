@@ -40,14 +40,22 @@ STYLES: list[Variant] = [
     style(
         "logreg-module-constants-above-the-class",
         NB1,
-        Edit(LOGREG, "class LogisticRegression:", "CLIP = 1e-7\nZ_LIMIT = float(500)\n\n\nclass LogisticRegression:"),
+        Edit(
+            LOGREG,
+            "class LogisticRegression:",
+            "CLIP = 1e-7\nZ_LIMIT = float(500)\n\n\nclass LogisticRegression:",
+        ),
         Edit(LOGREG, "np.clip(z, -500, 500)", "np.clip(z, -Z_LIMIT, Z_LIMIT)"),
         Edit(LOGREG, "np.clip(y_pred, 1e-7, 1 - 1e-7)", "np.clip(y_pred, CLIP, 1 - CLIP)"),
     ),
     style(
         "logreg-type-hints-and-docstrings",
         NB1,
-        Edit(LOGREG, "    def forward(self, X):", "    def forward(self, X: np.ndarray) -> np.ndarray:"),
+        Edit(
+            LOGREG,
+            "    def forward(self, X):",
+            "    def forward(self, X: np.ndarray) -> np.ndarray:",
+        ),
         Edit(
             LOGREG,
             "    def predict(self, X):",
@@ -80,7 +88,11 @@ STYLES: list[Variant] = [
     style(
         "leaky-relu-default-from-a-constant-of-an-earlier-cell",
         NB1,
-        Edit(LOGREG, "class LogisticRegression:", "DEFAULT_ALPHA = 0.01\n\n\nclass LogisticRegression:"),
+        Edit(
+            LOGREG,
+            "class LogisticRegression:",
+            "DEFAULT_ALPHA = 0.01\n\n\nclass LogisticRegression:",
+        ),
         Edit(ACTS, "def leaky_relu(x, alpha=0.01):", "def leaky_relu(x, alpha=DEFAULT_ALPHA):"),
         Edit(
             DERIVS,
@@ -108,14 +120,20 @@ STYLES: list[Variant] = [
     style(
         "helper-shared-by-activations-and-derivatives",
         NB1,
-        Edit(ACTS, "def leaky_relu(", "def is_positive(x):\n    return np.asarray(x) > 0\n\n\ndef leaky_relu("),
+        Edit(
+            ACTS,
+            "def leaky_relu(",
+            "def is_positive(x):\n    return np.asarray(x) > 0\n\n\ndef leaky_relu(",
+        ),
         Edit(ACTS, "np.where(x > 0, x, alpha * x)", "np.where(is_positive(x), x, alpha * x)"),
         Edit(DERIVS, "np.where(x > 0, 1.0, alpha)", "np.where(is_positive(x), 1.0, alpha)"),
     ),
     style(
         "relu-derivative-as-a-boolean-mask-cast-to-float",
         NB1,
-        Edit(DERIVS, "return np.where(x > 0, 1.0, 0.0)", "return (np.asarray(x) > 0).astype(float)"),
+        Edit(
+            DERIVS, "return np.where(x > 0, 1.0, 0.0)", "return (np.asarray(x) > 0).astype(float)"
+        ),
     ),
     style(
         "tanh-derivative-behind-a-functools-decorator",
@@ -168,7 +186,11 @@ STYLES: list[Variant] = [
             "class NeuralNetwork:",
             "EPS = np.finfo(float).eps\n_rng = np.random.default_rng(0)\n\n\nclass NeuralNetwork:",
         ),
-        Edit(NN, "        self.lr = learning_rate\n", "        self.lr = learning_rate\n        self.rng, self.eps = _rng, EPS\n"),
+        Edit(
+            NN,
+            "        self.lr = learning_rate\n",
+            "        self.lr = learning_rate\n        self.rng, self.eps = _rng, EPS\n",
+        ),
     ),
     style(
         "nn-activations-from-a-dict-of-functions",
@@ -322,8 +344,14 @@ STYLES: list[Variant] = [
     style(
         "l2-with-numpy-imported-in-another-cell",
         NB3,
-        Edit(MC, "class MultiClassNeuralNetwork:", "import numpy as xp\n\n\nclass MultiClassNeuralNetwork:"),
-        Edit(L2, "sum(np.sum(W**2) for W in self.weights)", "sum(xp.sum(W**2) for W in self.weights)"),
+        Edit(
+            MC,
+            "class MultiClassNeuralNetwork:",
+            "import numpy as xp\n\n\nclass MultiClassNeuralNetwork:",
+        ),
+        Edit(
+            L2, "sum(np.sum(W**2) for W in self.weights)", "sum(xp.sum(W**2) for W in self.weights)"
+        ),
     ),
     style(
         "l2-with-type-hints",
@@ -344,7 +372,11 @@ STYLES: list[Variant] = [
             "def snapshot_weights(network):",
             "import copy\n\n\ndef snapshot_weights(network):",
         ),
-        Edit(SNAPSHOT, "return [W.copy() for W in network.weights]", "return copy.deepcopy(list(network.weights))"),
+        Edit(
+            SNAPSHOT,
+            "return [W.copy() for W in network.weights]",
+            "return copy.deepcopy(list(network.weights))",
+        ),
     ),
 ]
 

@@ -184,6 +184,8 @@ def test_unreadable_notebooks_raise_a_clear_error(tmp_path, content):
 
 
 def test_locked_cells_follow_the_same_rule():
-    source = "import numpy as np\nresults = {'a': runs['b']}\nX = np.zeros(2)\ndef f():\n    return X"
+    source = (
+        "import numpy as np\nresults = {'a': runs['b']}\nX = np.zeros(2)\ndef f():\n    return X"
+    )
     kept = filter_definitions(source, key="c", needed=("f",)).source
     assert "results" not in kept and "X = np.zeros(2)" in kept and "import numpy" in kept

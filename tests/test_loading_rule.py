@@ -43,12 +43,18 @@ CASES: dict[str, tuple[list[str], list[str], dict[str, Any]]] = {
         {"by_hand": {"tanh(1)": 0.7616}},
     ),
     "dict-of-functions": (
-        ["def relu(x):\n    return max(0, x)", "ACTS = dict(relu=relu)\ndef f():\n    return ACTS['relu'](-1)"],
+        [
+            "def relu(x):\n    return max(0, x)",
+            "ACTS = dict(relu=relu)\ndef f():\n    return ACTS['relu'](-1)",
+        ],
         ["f"],
         {"f": 0},
     ),
     "random-generator": (
-        ["import numpy as np", "_rng = np.random.default_rng(0)\ndef f():\n    return type(_rng).__name__"],
+        [
+            "import numpy as np",
+            "_rng = np.random.default_rng(0)\ndef f():\n    return type(_rng).__name__",
+        ],
         ["f"],
         {"f": "Generator"},
     ),
@@ -63,12 +69,18 @@ CASES: dict[str, tuple[list[str], list[str], dict[str, Any]]] = {
         {"f": 3},
     ),
     "subclass-in-a-later-cell": (
-        ["class Net:\n    def name(self):\n        return 'net'", "class Net(Net):\n    pass\nnet = Net()\nnet.fit()"],
+        [
+            "class Net:\n    def name(self):\n        return 'net'",
+            "class Net(Net):\n    pass\nnet = Net()\nnet.fit()",
+        ],
         ["Net"],
         {"Net": "net"},
     ),
     "table-filled-by-a-loop": (
-        ["TABLE = {}\nfor k in ('a', 'b'):\n    TABLE[k] = k * 2", "def f():\n    return TABLE['b']"],
+        [
+            "TABLE = {}\nfor k in ('a', 'b'):\n    TABLE[k] = k * 2",
+            "def f():\n    return TABLE['b']",
+        ],
         ["f"],
         {"f": "bb"},
     ),
@@ -116,8 +128,7 @@ def test_grading_and_import_definitions_load_the_same(case: str, helpers: Any, t
         json.dumps(
             {
                 "cells": [
-                    {"cell_type": "code", "source": c, "metadata": {}, "outputs": []}
-                    for c in cells
+                    {"cell_type": "code", "source": c, "metadata": {}, "outputs": []} for c in cells
                 ],
                 "metadata": {},
                 "nbformat": 4,
@@ -134,11 +145,23 @@ def test_grading_and_import_definitions_load_the_same(case: str, helpers: Any, t
 
 
 PATHOLOGICAL = {
-    "many-statements": lambda n: "".join(f"x{i} = {i}\n" for i in range(n)) + "def relu():\n    return x0",
-    "a-chain-of-needs": lambda n: "a0 = 1\n" + "".join(f"a{i} = a{i - 1} + 1\n" for i in range(1, n)) + f"relu = a{n - 1}",
-    "an-alias-chain-changed-at-the-end": lambda n: "a0 = {}\n" + "".join(f"a{i} = a{i - 1}\n" for i in range(1, n)) + f"a{n - 1}['k'] = 1\nrelu = a0",
-    "n-lambdas-on-one-line": lambda n: "relu = [" + ", ".join("lambda nn: nn" for _ in range(n)) + "]",
-    "n-blocks": lambda n: "".join(f"if x{i}:\n    y{i} = {i}\nelse:\n    relu = y{i}\n" for i in range(n)),
+    "many-statements": lambda n: (
+        "".join(f"x{i} = {i}\n" for i in range(n)) + "def relu():\n    return x0"
+    ),
+    "a-chain-of-needs": lambda n: (
+        "a0 = 1\n" + "".join(f"a{i} = a{i - 1} + 1\n" for i in range(1, n)) + f"relu = a{n - 1}"
+    ),
+    "an-alias-chain-changed-at-the-end": lambda n: (
+        "a0 = {}\n"
+        + "".join(f"a{i} = a{i - 1}\n" for i in range(1, n))
+        + f"a{n - 1}['k'] = 1\nrelu = a0"
+    ),
+    "n-lambdas-on-one-line": lambda n: (
+        "relu = [" + ", ".join("lambda nn: nn" for _ in range(n)) + "]"
+    ),
+    "n-blocks": lambda n: "".join(
+        f"if x{i}:\n    y{i} = {i}\nelse:\n    relu = y{i}\n" for i in range(n)
+    ),
 }
 
 

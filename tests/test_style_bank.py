@@ -81,7 +81,9 @@ def after_gradekit(
     return {student: marks(course, student) for student in [SAMPLE, *BATCHES]}
 
 
-def styles_with_other_marks(graded: dict[str, dict[str, dict[str, tuple[float, float]]]]) -> list[str]:
+def styles_with_other_marks(
+    graded: dict[str, dict[str, dict[str, tuple[float, float]]]],
+) -> list[str]:
     sample = graded[SAMPLE]
     assert all(score == top for cells in sample.values() for score, top in cells.values())
     wrong = []
@@ -89,7 +91,11 @@ def styles_with_other_marks(graded: dict[str, dict[str, dict[str, tuple[float, f
         got = graded[student][batch.notebook]
         expected = sample[batch.notebook]
         if got != expected:
-            differ = {cell: (got.get(cell), mark) for cell, mark in expected.items() if got.get(cell) != mark}
+            differ = {
+                cell: (got.get(cell), mark)
+                for cell, mark in expected.items()
+                if got.get(cell) != mark
+            }
             wrong.append(f"{batch.id}: {differ}")
     return wrong
 

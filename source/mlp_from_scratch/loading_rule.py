@@ -178,12 +178,16 @@ def _collect(
             header = _Statement(cell, node, set(), _names_read(parts), set(), [], False, headers)
             out.append(header)
             inner = [*headers, len(out) - 1]
-            blocks = [node.body, node.orelse] if isinstance(node, ast.If) else [
-                node.body,
-                *(handler.body for handler in node.handlers),
-                node.orelse,
-                node.finalbody,
-            ]
+            blocks = (
+                [node.body, node.orelse]
+                if isinstance(node, ast.If)
+                else [
+                    node.body,
+                    *(handler.body for handler in node.handlers),
+                    node.orelse,
+                    node.finalbody,
+                ]
+            )
             for block in blocks:
                 _collect(block, cell, lines, inner, out, loaders)
             continue
@@ -271,18 +275,14 @@ def _changes(node: ast.stmt) -> tuple[set[str], list[tuple[str, str]]]:
             pending += [*arguments.defaults, *(d for d in arguments.kw_defaults if d)]
             pending += getattr(child, "decorator_list", [])
             continue
-        if isinstance(child, ast.Attribute | ast.Subscript) and not isinstance(
-            child.ctx, ast.Load
-        ):
+        if isinstance(child, ast.Attribute | ast.Subscript) and not isinstance(child.ctx, ast.Load):
             _add_root(child.value, changes)
         elif isinstance(child, ast.Call):
             function = child.func
             if isinstance(function, ast.Attribute):
                 _add_root(function.value, changes)
             elif (
-                isinstance(function, ast.Name)
-                and function.id in _CHANGING_BUILTINS
-                and child.args
+                isinstance(function, ast.Name) and function.id in _CHANGING_BUILTINS and child.args
             ):
                 _add_root(child.args[0], changes)
         pending.extend(ast.iter_child_nodes(child))
@@ -346,9 +346,7 @@ class _Aliases:
         return self.members.get(root, [root])
 
 
-def _needed_statements(
-    statements: list[_Statement], roots: set[str]
-) -> tuple[set[int], set[int]]:
+def _needed_statements(statements: list[_Statement], roots: set[str]) -> tuple[set[int], set[int]]:
     """Indexes of the statements kept (definitions, and what binds or changes a needed name)
     and of those needed (one walk: every statement and name is visited at most once)."""
     imported = {
@@ -396,8 +394,13 @@ def _needed_statements(
     return kept, expanded
 
 
-def _write(plan: CellPlan, parsed: tuple[ast.Module, list[str]], cell: list[int],
-           statements: list[_Statement], kept: set[int]) -> None:
+def _write(
+    plan: CellPlan,
+    parsed: tuple[ast.Module, list[str]],
+    cell: list[int],
+    statements: list[_Statement],
+    kept: set[int],
+) -> None:
     """Fill ``plan`` with the kept statements of one cell (``cell``: its statements' indexes)."""
     tree, lines = parsed
     dropped: list[ast.stmt] = []
