@@ -305,7 +305,7 @@ class Submission:
         """What happened to a kept statement while the definitions loaded, as a phrase."""
         if error.get("type") == "StatementTimeout":
             limit = self.limits.statement_timeout
-            return f"ran longer than the {limit:g} s a statement may take while they load"
+            return f"ran longer than the {limit:g} s a statement may take"
         kind = self.disclosure.kind(error.get("type"))
         raw = error.get("message")
         message = self.disclosure.message(kind, raw) if kind == error.get("type") else ""

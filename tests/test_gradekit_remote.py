@@ -240,8 +240,8 @@ def test_a_slow_statement_costs_only_what_it_defines():
         with pytest.raises(NotLoaded) as missing:
             Student(sub).get("slow")
         assert str(missing.value) == (
-            "'slow' is not defined when your definitions are loaded: line 2 of cell 1, which "
-            "sets it, ran longer than the 1 s a statement may take while they load"
+            "'slow' is not defined: line 2 of cell 1, which sets slow, ran longer than the 1 s a "
+            "statement may take when your definitions were loaded for grading"
         )
 
 
