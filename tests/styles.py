@@ -3,7 +3,8 @@ notebook code is written (module-level constants, helpers and objects in any cel
 another cell, ``from numpy import ...``, ``import numpy`` unaliased, decorators, ``functools``,
 dataclasses, a subclass in a later cell, a helper shared by two graded items, ``by_hand``
 computed with NumPy, type hints, docstrings, prints inside methods, boolean and float masks,
-caches under other names, a ``(1, 1)`` bias gradient where the API allows a scalar).
+caches under other names, a ``(1, 1)`` bias gradient or a Python float where the API allows a
+scalar, NumPy floats for floats, int32 labels, int and boolean masks).
 
 Every style must get exactly the marks of the instructor's solution, through ``nbgrader
 autograde`` and through ``gradekit autograde --grades-only`` (``tests/test_style_bank.py``).
@@ -133,6 +134,32 @@ STYLES: list[Variant] = [
         NB1,
         Edit(
             DERIVS, "return np.where(x > 0, 1.0, 0.0)", "return (np.asarray(x) > 0).astype(float)"
+        ),
+    ),
+    style(
+        "relu-derivative-as-an-int-mask",
+        NB1,
+        Edit(DERIVS, "return np.where(x > 0, 1.0, 0.0)", "return (np.asarray(x) > 0).astype(int)"),
+    ),
+    style(
+        "logreg-bias-gradient-as-a-python-float",
+        NB1,
+        Edit(
+            LOGREG, "db = (1 / m) * np.sum(y_pred - y_true)", "db = float(np.mean(y_pred - y_true))"
+        ),
+    ),
+    style(
+        "logreg-accuracy-as-a-numpy-float-and-int32-labels",
+        NB1,
+        Edit(
+            LOGREG,
+            "return float(np.mean(predictions == y_true) * 100)",
+            "return np.mean(predictions == y_true) * 100",
+        ),
+        Edit(
+            LOGREG,
+            "return (self.forward(X) >= 0.5).astype(int)",
+            "return (self.forward(X) >= 0.5).astype(np.int32)",
         ),
     ),
     style(
@@ -279,6 +306,15 @@ STYLES: list[Variant] = [
             "    def forward(self, x: torch.Tensor) -> torch.Tensor:",
         ),
     ),
+    style(
+        "nn-loss-as-a-numpy-float",
+        NB2,
+        Edit(
+            NN,
+            "return float(-np.mean(y_true * np.log(y_pred) + (1 - y_true) * np.log(1 - y_pred)))",
+            "return -np.mean(y_true * np.log(y_pred) + (1 - y_true) * np.log(1 - y_pred))",
+        ),
+    ),
     # -- notebook 3 --------------------------------------------------------------------------
     style(
         "mc-one-hot-helper-shared-by-loss-and-backward",
@@ -304,6 +340,15 @@ STYLES: list[Variant] = [
         "mc-softmax-as-a-staticmethod",
         NB3,
         Edit(MC, "    def softmax(self, z):", "    @staticmethod\n    def softmax(z):"),
+    ),
+    style(
+        "mc-predictions-as-int32",
+        NB3,
+        Edit(
+            MC,
+            "return np.argmax(self.forward(X), axis=1)",
+            "return np.argmax(self.forward(X), axis=1).astype(np.int32)",
+        ),
     ),
     style(
         "experiments-with-functools-partial",
