@@ -109,6 +109,13 @@ def results() -> ClassResults:
     )
 
 
+#: A check that failed because a statement was skipped when the definitions loaded.
+SKIPPED = (
+    "easy raised NameError at line 3 of cell 4: name 'HIDDEN' is not defined. Line 1 of cell 4, "
+    "which sets HIDDEN, is not run when your definitions are loaded for grading"
+)
+
+
 @pytest.fixture
 def troubled() -> ClassResults:
     """Two students: one whose code timed out, crashed and took a forbidden shortcut, one
@@ -145,7 +152,17 @@ def troubled() -> ClassResults:
             ),
             StudentResults(
                 "trent",
-                (NotebookResult("nb1", {}, load_problems=["SyntaxError in cell 3"]),),
+                (
+                    NotebookResult(
+                        "nb1",
+                        {
+                            "a": ItemResult(
+                                "a", 3.0, [check("a", "easy", 1, False, SKIPPED, "load")]
+                            )
+                        },
+                        load_problems=["SyntaxError in cell 3"],
+                    ),
+                ),
             ),
         ),
     )
@@ -284,7 +301,10 @@ def test_incidents_list_timeouts_crashes_shortcuts_and_notebook_problems(trouble
         ("<b>mallory</b>", "nb1", "a", "crash", 1),
         ("<b>mallory</b>", "nb2", "b", "forbidden", 1),
         ("trent", "nb1", "", "load problem", 0),
+        ("trent", "nb1", "a", "load", 1),
     }
+    (skipped,) = [i for i in incidents if i.kind == "load"]
+    assert skipped.detail == SKIPPED, "the instructor sees the cell, the line and why"
 
 
 def test_report_names_every_check_and_links_valid_pngs(results, tmp_path):
