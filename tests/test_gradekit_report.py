@@ -389,3 +389,15 @@ def test_report_on_a_real_autograded_submission(nbgrader_course, tmp_path):
     html = write_report(results=results, folder=tmp_path / "report").read_text(encoding="utf-8")
     for row in rows:
         assert f">{escape(row.check)}</td>" in html, row.check
+
+
+def test_the_batch_summary_names_checks_that_failed_because_of_loading():
+    from types import SimpleNamespace
+
+    from gradekit.batch import problems_of
+
+    item = ItemResult("a", 3.0, [check("a", "easy", 1, False, SKIPPED, "load")])
+    outcome = SimpleNamespace(results=lambda: {"nb1_x": NotebookResult("nb1", {"a": item})})
+    assert problems_of(outcome) == [  # type: ignore[arg-type]
+        f"nb1: 1 check(s) of a failed because of loading: {SKIPPED}"
+    ]
