@@ -239,6 +239,13 @@ def problems_of(outcome: Outcome) -> list[str]:
             for item in result.items.values()
             if item.forbidden
         ]
+        for item in result.items.values():
+            loading = [check for check in item.checks if check.kind == "load"]
+            if loading:
+                lines.append(
+                    f"{short}: {len(loading)} check(s) of {item.item} failed because of loading: "
+                    f"{loading[0].message}"
+                )
     return lines
 
 

@@ -1,12 +1,12 @@
 """Reading a submitted notebook and keeping only what defines things.
 
-Grading needs the student's functions and classes, not the notebook's top-level work (training
-loops, plots, prints). :func:`definition_cells` returns, for every code cell that is not a test
-cell, the statements that define names: imports, ``def``/``class`` and assignments whose value
-does no work (literals, lambdas, references, and calls into imported modules such as
-``np.sqrt(2)``). Everything else is dropped, so a notebook whose training cell loops forever can
-still be graded. The filter runs on the trusted side: only the filtered source is sent to the
-student's process.
+Grading needs the student's functions and classes and what they use, not the notebook's top-level
+work (training loops, plots, prints). :func:`definition_cells` returns, for every code cell that
+is not a test cell, the statements the loading rule keeps (:mod:`gradekit.loading_rule`: every
+import, ``def`` and ``class``, and every statement that binds or changes a name the graded names
+need). Everything else is dropped, so a notebook whose training cell loops forever can still be
+graded. The rule runs on the trusted side, reading the source only: only the kept source is sent
+to the student's process.
 """
 
 from __future__ import annotations
@@ -14,17 +14,18 @@ from __future__ import annotations
 import ast
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import nbformat
 
+from gradekit.loading_rule import CellPlan, Skipped, plan_cells, python_source
+
 HIDDEN_TESTS = re.compile(
     r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*\n?", re.M | re.S
 )
-_MAGIC_LINE = re.compile(r"^([ \t]*)[%!].*$", re.M)
-_TOO_DEEP = "the code is nested too deeply to be read"
 
 
 class NotebookError(ValueError):
@@ -50,12 +51,18 @@ class SourceCell:
         source: The kept statements, in order.
         dropped: How many top-level statements were left out as work (not definitions).
         syntax_error: The parse error, if the cell is not valid Python (then ``source`` is empty).
+        kept: First line -> global names bound, of each kept statement.
+        needed: First lines of the statements kept because the needed names need them.
+        skipped: The skipped statements that bind names (line, names, why).
     """
 
     key: str
     source: str
     dropped: int = 0
     syntax_error: str | None = None
+    kept: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    needed: frozenset[int] = frozenset()
+    skipped: tuple[Skipped, ...] = ()
 
 
 @dataclass
@@ -120,9 +127,26 @@ def strip_hidden_tests(source: str) -> str:
     return HIDDEN_TESTS.sub("", source)
 
 
-def definition_cells(notebook: Notebook) -> list[SourceCell]:
-    """The definitions of every code cell that is not an autograder test cell."""
-    kept = []
+def definition_cells(notebook: Notebook, needed: Iterable[str] | None = None) -> list[SourceCell]:
+    """What the grading worker runs of every code cell that is not an autograder test cell.
+
+    Args:
+        notebook: The submission.
+        needed: The names the checks use (the graded names). ``None``: every name a ``def`` or
+            ``class`` of the notebook binds.
+
+    Returns:
+        One :class:`SourceCell` per code cell that is not a test cell, in order (the rule:
+        :mod:`gradekit.loading_rule`).
+    """
+    cells = code_cells(notebook)
+    names = defined_names(cells) if needed is None else needed
+    return [_source_cell(plan) for plan in plan_cells(cells, names)]
+
+
+def code_cells(notebook: Notebook) -> list[tuple[str, str]]:
+    """``(key, source)`` of every code cell that is not an autograder test cell, as written."""
+    cells = []
     for index, cell in enumerate(notebook.cells):
         if cell.get("cell_type") != "code":
             continue
@@ -130,145 +154,44 @@ def definition_cells(notebook: Notebook) -> list[SourceCell]:
         if meta.get("grade") and not meta.get("solution"):
             continue  # test cells: the trusted graders replace them
         label = f"cell {index + 1}" + (f" '{meta['grade_id']}'" if meta.get("grade_id") else "")
-        # A locked cell is the instructor's (nbgrader restores it from the source): its
-        # assignments are data and results, never something the graders call.
-        locked = bool(meta.get("locked")) and not meta.get("solution")
-        kept.append(filter_definitions(cell["source"], key=label, assignments=not locked))
-    return kept
+        cells.append((label, cell["source"]))
+    return cells
 
 
-def filter_definitions(source: str, *, key: str, assignments: bool = True) -> SourceCell:
-    """Keep the statements of ``source`` that define names without doing work.
-
-    With ``assignments=False`` only imports, functions and classes are kept. Dropped statements
-    are replaced by ``pass`` and blank lines, so line numbers in the student's tracebacks still
-    match their cell.
-    """
-    if source.lstrip().startswith("%%"):
-        return SourceCell(key=key, source="", dropped=1)  # a cell magic: not Python
-    text = _MAGIC_LINE.sub(r"\1pass", source)
-    try:
-        tree = ast.parse(text)
-    except SyntaxError as error:
-        where = f"line {error.lineno}" if error.lineno else "somewhere"
-        return SourceCell(key=key, source="", syntax_error=f"{error.msg} ({where})")
-    except (RecursionError, MemoryError):
-        return SourceCell(key=key, source="", syntax_error=_TOO_DEEP)
-    dropped = _dropped_statements(tree.body, _imported_modules(tree), assignments)
-    top_level = sum(1 for node in tree.body if node in dropped)
-    lines = text.split("\n")
-    if not all(_alone_on_its_lines(node, lines) for node in dropped):
-        try:
-            kept = _unparse_without(tree, dropped)
-        except RecursionError:
-            return SourceCell(key=key, source="", syntax_error=_TOO_DEEP)
-        return SourceCell(key=key, source=kept, dropped=top_level)
-    for node in dropped:
-        first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
-        lines[first] = lines[first][: node.col_offset] + "pass"
-        lines[first + 1 : last + 1] = [""] * (last - first)
-    return SourceCell(key=key, source="\n".join(lines), dropped=top_level)
+def _source_cell(plan: CellPlan) -> SourceCell:
+    return SourceCell(
+        key=plan.key,
+        source=plan.source,
+        dropped=plan.dropped,
+        syntax_error=plan.syntax_error,
+        kept=dict(plan.kept),
+        needed=frozenset(plan.needed),
+        skipped=tuple(plan.skipped),
+    )
 
 
-def _imported_modules(tree: ast.Module) -> set[str]:
-    """Names bound by ``import X`` / ``import X as Y`` (modules, not names taken from them)."""
+def defined_names(cells: list[tuple[str, str]]) -> set[str]:
+    """Every name a top-level ``def`` or ``class`` of ``cells`` binds (parse errors skipped)."""
     names: set[str] = set()
-    for node in _statements(tree.body):
-        if isinstance(node, ast.Import):
-            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    for _, source in cells:
+        text = python_source(source)
+        try:
+            tree = ast.parse(text or "")
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        names.update(
+            node.name
+            for node in tree.body
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        )
     return names
 
 
-def _statements(body: list[ast.stmt]) -> list[ast.stmt]:
-    """Every statement in ``body`` and in the blocks nested in it (expressions hold none)."""
-    found: list[ast.stmt] = []
-    pending = list(body)
-    while pending:
-        node = pending.pop()
-        found.append(node)
-        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
-            for inner in getattr(node, name, ()):
-                nested = isinstance(inner, ast.ExceptHandler | ast.match_case)
-                pending += inner.body if nested else [inner]
-    return found
-
-
-_DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-
-
-def _dropped_statements(
-    statements: list[ast.stmt], modules: set[str], assignments: bool
-) -> list[ast.stmt]:
-    """The statements (at any depth of top-level ``if``/``try``) that do work."""
-    dropped: list[ast.stmt] = []
-    for node in statements:
-        if isinstance(node, (*_DEFINITIONS, ast.Pass)):
-            continue
-        static_assignment = isinstance(node, ast.Assign | ast.AnnAssign) and _is_static(
-            node, modules
-        )
-        if static_assignment and assignments:
-            continue
-        if isinstance(node, ast.If) and _is_static_expr(node.test, modules):
-            dropped += _dropped_statements(node.body + node.orelse, modules, assignments)
-        elif isinstance(node, ast.Try):
-            blocks = node.body + node.orelse + node.finalbody
-            blocks += [stmt for handler in node.handlers for stmt in handler.body]
-            dropped += _dropped_statements(blocks, modules, assignments)
-        else:
-            dropped.append(node)
-    return dropped
-
-
-def _alone_on_its_lines(node: ast.stmt, lines: list[str]) -> bool:
-    """False for ``a = 1; train()``, where blanking the statement's lines would lose ``a = 1``."""
-    before = lines[node.lineno - 1][: node.col_offset]
-    after = lines[(node.end_lineno or node.lineno) - 1][node.end_col_offset or 0 :]
-    return not before.strip() and (not after.strip() or after.strip().startswith("#"))
-
-
-def _unparse_without(tree: ast.Module, dropped: list[ast.stmt]) -> str:
-    drop = {id(node) for node in dropped}
-
-    class _Remove(ast.NodeTransformer):
-        def generic_visit(self, node: ast.AST) -> ast.AST:
-            for name in ("body", "orelse", "finalbody"):
-                block = getattr(node, name, None)
-                if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
-                    kept = [stmt for stmt in block if id(stmt) not in drop]
-                    setattr(node, name, kept or ([ast.Pass()] if name == "body" else []))
-            return super().generic_visit(node)
-
-    return ast.unparse(ast.fix_missing_locations(_Remove().visit(tree)))
-
-
-def _is_static(node: ast.Assign | ast.AnnAssign, modules: set[str]) -> bool:
-    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-    names_only = all(_is_name_target(target) for target in targets)
-    return names_only and (node.value is None or _is_static_expr(node.value, modules))
-
-
-def _is_name_target(target: ast.expr) -> bool:
-    if isinstance(target, ast.Name):
-        return True
-    return isinstance(target, ast.Tuple | ast.List) and all(_is_name_target(t) for t in target.elts)
-
-
-def _is_static_expr(expr: ast.expr, modules: set[str]) -> bool:
-    """True if evaluating ``expr`` only builds values (no calls except into imported modules)."""
-    for node in ast.walk(expr):
-        if isinstance(node, ast.Await | ast.Yield | ast.YieldFrom | ast.NamedExpr):
-            return False
-        if isinstance(node, ast.Call) and not _calls_module(node.func, modules):
-            return False
-    return True
-
-
-def _calls_module(func: ast.expr, modules: set[str]) -> bool:
-    # ``np.sqrt(2)`` or ``np.random.default_rng`` are fine; ``train(model)`` is work.
-    while isinstance(func, ast.Attribute):
-        func = func.value
-    return isinstance(func, ast.Name) and func.id in modules and not isinstance(func.ctx, ast.Store)
+def filter_definitions(source: str, *, key: str, needed: Iterable[str] | None = None) -> SourceCell:
+    """What the grading worker runs of one cell's ``source`` (see :func:`definition_cells`)."""
+    cells = [(key, source)]
+    plan = plan_cells(cells, defined_names(cells) if needed is None else needed)[0]
+    return _source_cell(plan)
 
 
 def as_nbformat(notebook: Any) -> Any:

@@ -40,6 +40,7 @@ from gradekit.plans import Assignment, ProcessPlan, ReferencePackage, plan_proce
 from gradekit.remote import (
     Forbidden,
     NotDefined,
+    NotLoaded,
     StudentCodeError,
     StudentCrash,
     StudentTimeout,
@@ -57,6 +58,7 @@ _KINDS = {
     StudentCrash: "crash",
     NotDefined: "missing",
     Forbidden: "forbidden",
+    NotLoaded: "load",
 }
 
 
@@ -208,12 +210,20 @@ class GradingSession:
                     self._plans[cell] = (plan, None)
         plan, submission = self._plans[grade_id]
         if submission is None:
-            submission = self._start(plan, plan.package(assignment))
+            needed = dict.fromkeys(
+                name for cell in self.grade_ids for name in assignment.rule(cell).grades
+            )
+            submission = self._start(plan, plan.package(assignment), tuple(needed))
             for cell in plan.cells:
                 self._plans[cell] = (plan, submission)
         return submission
 
-    def _start(self, plan: ProcessPlan, package: ReferencePackage | None) -> Submission:
+    def _start(
+        self,
+        plan: ProcessPlan,
+        package: ReferencePackage | None,
+        needed: tuple[str, ...] | None = None,
+    ) -> Submission:
         submission = Submission(
             notebook=self.notebook,
             start_channel=lambda: self.start_channel(plan.without),
@@ -222,6 +232,7 @@ class GradingSession:
             reference=package,
             provided=plan.provided,
             without=plan.without,
+            needed=needed,
         )
         self.submissions.append(submission)
         # A failed start is reported by each check (which restarts it when allowed).

@@ -17,6 +17,7 @@ infinite loop costs only the checks that hit it.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -24,12 +25,14 @@ from typing import Any
 
 from gradekit import wire
 from gradekit.disclosure import Disclosure, cap
-from gradekit.notebook import Notebook, definition_cells
+from gradekit.loading_rule import python_source
+from gradekit.notebook import Notebook, SourceCell, code_cells, definition_cells
 from gradekit.plans import ReferencePackage
 from gradekit.sandbox import Channel, Limits, WorkerGone, WorkerTimeout
 
 #: Errors of loading, and warnings of one call, kept at most.
 MAX_LOAD_ERRORS = 20
+_NOT_DEFINED = re.compile(r"name '([A-Za-z_]\w*)' is not defined")
 
 
 class StudentProblem(Exception):
@@ -56,20 +59,39 @@ class Forbidden(StudentProblem):
     """The submission takes a forbidden shortcut: its grade cell gets no credit at all."""
 
 
+class NotLoaded(StudentProblem):
+    """A name the check needs is missing or broken because a statement of the notebook was
+    skipped, failed or ran too long when the definitions were loaded."""
+
+
 @dataclass(frozen=True)
 class CellLoad:
-    """What loading one cell's definitions did."""
+    """What loading one cell's definitions did.
+
+    Attributes:
+        key: The cell's readable name.
+        defined: Names it defined.
+        errors: Its problems, one line each.
+        failed: First line of each kept statement that raised or ran too long -> what happened.
+    """
 
     key: str
     defined: tuple[str, ...]
     errors: tuple[str, ...]
+    failed: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass
 class LoadReport:
-    """The outcome of loading a notebook's definitions."""
+    """The outcome of loading a notebook's definitions.
+
+    Attributes:
+        cells: What loading each cell did.
+        sources: What the loading rule kept and skipped of each cell (by key).
+    """
 
     cells: list[CellLoad] = field(default_factory=list)
+    sources: dict[str, SourceCell] = field(default_factory=dict)
 
     @property
     def problems(self) -> list[str]:
@@ -78,11 +100,48 @@ class LoadReport:
 
     def why_missing(self, name: str) -> str:
         """A sentence explaining why ``name`` is not defined."""
+        binders = self.binders(name)
+        if binders:
+            return f"'{name}' is not defined: {binders}"
         problems = self.problems
         if problems:
             shown = "; ".join(problems[:2])
             return f"'{name}' is not defined: loading your notebook failed in {shown}"
         return f"'{name}' is not defined in your notebook (was it renamed or deleted?)"
+
+    def binders(self, name: str) -> str:
+        """Why the statements that set ``name`` did not set it: those that failed or ran too
+        long, and those the loading rule skipped (empty if none did)."""
+        failed = {cell.key: cell.failed for cell in self.cells}
+        found = []
+        for key, source in self.sources.items():
+            for line, names in source.kept.items():
+                if name in names and line in failed.get(key, {}):
+                    found.append(
+                        f"line {line} of {key}, which sets {name}, {failed[key][line]} when "
+                        "your definitions were loaded for grading"
+                    )
+            for skipped in source.skipped:
+                if name in skipped.names:
+                    found.append(
+                        f"line {skipped.line} of {key}, which sets {name}, is not run when your "
+                        "definitions are loaded for grading (only imports, def, class and what "
+                        f"graded code names run there; {name} is only looked up indirectly, "
+                        "e.g. with globals() or eval)"
+                    )
+        return "; ".join(found[:2])
+
+    def failures_behind(self, plans: list[SourceCell], label: str) -> str:
+        """The statements that failed or ran too long among those ``plans`` marks as needed."""
+        failed = {cell.key: cell.failed for cell in self.cells}
+        found = [
+            f"line {line} of {plan.key}, which {label} needs, {failed[plan.key][line]} when your "
+            "definitions were loaded for grading"
+            for plan in plans
+            for line in sorted(plan.needed)
+            if line in failed.get(plan.key, {})
+        ]
+        return "; ".join(found[:2])
 
 
 @dataclass
@@ -106,6 +165,9 @@ class Submission:
             notebooks that this notebook relies on).
         without: Packages absent from the student's process: code that imports one of them
             takes a forbidden shortcut.
+        needed: The names the checks use (the graded names of the notebook's cells): what the
+            loading rule keeps (:func:`gradekit.notebook.definition_cells`; ``None``: every
+            ``def`` and ``class``).
     """
 
     def __init__(
@@ -118,12 +180,17 @@ class Submission:
         reference: ReferencePackage | None = None,
         provided: Iterable[str] = (),
         without: Iterable[str] = (),
+        needed: Iterable[str] | None = None,
     ):
         self.notebook = notebook
         self.without = tuple(without)
-        self.disclosure = Disclosure.of(
-            (cell.key, cell.source) for cell in definition_cells(notebook)
-        )
+        self.needed = None if needed is None else tuple(needed)
+        self.cells = definition_cells(notebook, self.needed)
+        # Names and strings of the whole cells (skipped statements too) are the student's own
+        # text, fixed before any hidden input exists; line numbers are those of what is sent.
+        written = [(key, python_source(source) or "") for key, source in code_cells(notebook)]
+        sent = [(cell.key, cell.source) for cell in self.cells]
+        self.disclosure = Disclosure.of([*written, *sent])
         self.limits = limits
         self._start_channel = start_channel
         self._support_files = support_files or {}
@@ -138,6 +205,7 @@ class Submission:
         self.incidents: list[str] = []
         self._timed_out: set[str] = set()
         self._load_timed_out = False
+        self._needs: dict[str, list[SourceCell]] = {}
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -188,7 +256,7 @@ class Submission:
                     self.limits.load_timeout,
                     "installing the reference names",
                 )
-            cells = definition_cells(self.notebook)
+            cells = self.cells
             loading = True
             loaded = self._raw(
                 {
@@ -212,22 +280,43 @@ class Submission:
             self.load_report = self._load_report(cells, wire.decode(loaded))
         return channel
 
-    def _load_report(self, cells: list[Any], loaded: Any) -> LoadReport:
+    def _load_report(self, cells: list[SourceCell], loaded: Any) -> LoadReport:
         """What loading did, cell by cell, in words the disclosure rules allow (at load time
         no hidden input exists yet, but the reference modules do)."""
         parse_errors = {cell.key: cell.syntax_error for cell in cells if cell.syntax_error}
-        sent = {cell.key for cell in cells}
-        report = LoadReport()
+        sent = {cell.key: cell for cell in cells}
+        report = LoadReport(sources=sent)
         for item in loaded if isinstance(loaded, list) else []:
             key = item.get("key") if isinstance(item, dict) else None
             if not isinstance(key, str) or key not in sent:
                 continue
             errors = [f"SyntaxError: {parse_errors[key]}"] if key in parse_errors else []
+            failed: dict[int, str] = {}
             for error in item.get("errors", [])[:MAX_LOAD_ERRORS]:
                 errors.append(self._described(error, key))
+                line = error.get("line") if isinstance(error, dict) else None
+                if isinstance(line, int) and line in sent[key].kept and line not in failed:
+                    failed[line] = self._failure(error)
             defined = [name for name in item.get("defined", []) if isinstance(name, str)]
-            report.cells.append(CellLoad(key, tuple(defined), tuple(errors)))
+            report.cells.append(CellLoad(key, tuple(defined), tuple(errors), failed))
         return report
+
+    def _failure(self, error: dict[str, Any]) -> str:
+        """What happened to a kept statement while the definitions loaded, as a phrase."""
+        if error.get("type") == "StatementTimeout":
+            limit = self.limits.statement_timeout
+            return f"ran longer than the {limit:g} s a statement may take"
+        kind = self.disclosure.kind(error.get("type"))
+        raw = error.get("message")
+        message = self.disclosure.message(kind, raw) if kind == error.get("type") else ""
+        return f"raised {kind}: {message}" if message else f"raised {kind}"
+
+    def needs(self, name: str) -> list[SourceCell]:
+        """The notebook's cells as the loading rule keeps them for ``name`` alone (what it
+        needs is marked), computed once per name."""
+        if name not in self._needs:
+            self._needs[name] = definition_cells(self.notebook, (name,))
+        return self._needs[name]
 
     def _described(self, error: Any, key: str) -> str:
         """``Type: message (line N)`` of an error while cell ``key`` loaded."""
@@ -283,6 +372,8 @@ class Submission:
                 f"{label} is not implemented yet (it raises NotImplementedError)"
             )
         if raw_kind == "NameError" and raw_message == f"name '{label}' is not defined":
+            if self.load_report.binders(label):
+                return NotLoaded(cap(self.load_report.why_missing(label)))
             return NotDefined(self.load_report.why_missing(label))  # the name the grader asked
         if kind == "ModuleNotFoundError" and (absent := self._absent_package(str(raw_message))):
             self.incidents.append(f"forbidden: {label}: imports {absent}")
@@ -298,7 +389,22 @@ class Submission:
         )
         if kind == "SystemExit":
             text = f"{label} called sys.exit()/exit(){located}"
+        behind = self._load_problem(label, kind, message)
+        if behind:
+            return NotLoaded(cap(f"{text}. {behind[0].upper()}{behind[1:]}"))
         return StudentCodeError(cap(text))
+
+    def _load_problem(self, label: str, kind: str, message: str) -> str:
+        """Why an error of ``label`` may come from loading: the statements that set a name it
+        says is not defined, or the failed statements the graded name needs."""
+        if kind == "NameError" and (match := _NOT_DEFINED.fullmatch(message)):
+            binders = self.load_report.binders(match.group(1))
+            if binders:
+                return binders
+        if not any(cell.failed for cell in self.load_report.cells):
+            return ""
+        root = label.split(".")[0]
+        return self.load_report.failures_behind(self.needs(root), root)
 
     def _absent_package(self, message: str) -> str | None:
         """The absent package a ``ModuleNotFoundError`` message names, if any."""

@@ -53,7 +53,7 @@ from gradekit.nbgrader_plugin import read_results
 from gradekit.scoring import POINT_DECIMALS, ItemResult, NotebookResult
 
 #: Check kinds that say the student's code misbehaved (not merely computed a wrong result).
-INCIDENT_KINDS = ("timeout", "crash", "forbidden")
+INCIDENT_KINDS = ("timeout", "crash", "forbidden", "load")
 #: Decimals of a check's points (more than a cell's: a cell's checks must add up to its points).
 CHECK_POINT_DECIMALS = 6
 #: Share of the class in each of the upper and lower groups of the discrimination index.
@@ -881,12 +881,13 @@ cell, with the number of students who made them.</p>
 <p>No check named a likely mistake.</p>
 {% endif %}
 
-<h2>Timeouts, crashes and forbidden shortcuts</h2>
+<h2>Timeouts, crashes, forbidden shortcuts and loading problems</h2>
 {% if analysis.incidents %}
 <p class="note">Checks whose call into the student's code timed out or crashed the student's
-process, cells that take a forbidden shortcut (no points for the cell), and what the grading
-recorded about the whole notebook (incidents of the student's process, definitions that could
-not be loaded).</p>
+process, cells that take a forbidden shortcut (no points for the cell), checks that failed
+because a statement of the notebook was skipped, failed or ran too long when the definitions
+were loaded for grading (kind <em>load</em>), and what the grading recorded about the whole
+notebook (incidents of the student's process, definitions that could not be loaded).</p>
 <table class="sortable">
 <thead><tr><th>student</th><th>notebook</th><th>cell</th><th>kind</th><th>checks</th>
 <th>detail</th></tr></thead>

@@ -25,8 +25,10 @@ class CheckResult:
         message: What went wrong, in words for the student (empty when passed).
         notes: Remarks that did not cost points (e.g. warnings the student's code emitted).
         kind: ``passed``, ``failed``, ``error`` (the student's code raised), ``missing`` (a
-            name is not defined), ``timeout``, ``crash`` or ``forbidden`` (a shortcut that
-            costs the whole cell).
+            name is not defined), ``load`` (a name the check needs is missing or broken
+            because a statement was skipped, failed or ran too long when the definitions
+            loaded), ``timeout``, ``crash`` or ``forbidden`` (a shortcut that costs the whole
+            cell).
         seconds: Time the check took.
         mistake: The known mistake the check recognised in the answer (empty if none).
     """

@@ -8,9 +8,9 @@ use, each a sentence the student can act on (:class:`Shortcut`).
 
 How a graded name is followed:
 
-- Only what the grading worker runs is read: each cell's definitions
-  (:func:`gradekit.notebook.definition_cells`; test cells, top-level work and syntax errors
-  never run there).
+- Only what the grading worker runs is read: each cell's definitions as the loading rule keeps
+  them for the notebook's graded names (:func:`gradekit.notebook.definition_cells`; test cells,
+  top-level work nothing graded needs and syntax errors never run there).
 - The checks call the graded names after every cell has loaded, and a global name is looked up
   when the code runs, so *every* binding of a name in any cell counts, before or after the
   graded cell. A later re-binding cannot hide an earlier forbidden one: both are followed.
@@ -144,11 +144,17 @@ def _numbers(numbers: list[int], limit: int = 5) -> str:
     return shown + ("…" if len(numbers) > limit else "")
 
 
-def read_definitions(notebook: Notebook) -> Definitions:
-    """The notebook's definitions as the grading worker runs them, analysed once."""
+def read_definitions(notebook: Notebook, needed: Iterable[str] | None = None) -> Definitions:
+    """The notebook's definitions as the grading worker runs them, analysed once.
+
+    Args:
+        notebook: The submission.
+        needed: The names the worker's checks use (the graded names of the notebook's cells),
+            as the worker is given them (:func:`gradekit.notebook.definition_cells`).
+    """
     units = [
         unit
-        for cell in definition_cells(notebook)
+        for cell in definition_cells(notebook, needed)
         if cell.syntax_error is None
         for unit in cell_units(cell.key, cell.source)
     ]

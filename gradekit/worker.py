@@ -159,7 +159,7 @@ class Worker:
         """Run a cell's definitions one statement at a time; each may take ``limit`` seconds
         (0: no limit), so that one slow statement costs only what it defines."""
         before = set(self.namespace)
-        errors = []
+        errors: list[dict[str, Any]] = []
         try:
             statements = ast.parse(source, filename=f"<{key}>").body
         except SyntaxError as error:
@@ -171,7 +171,7 @@ class Worker:
                 with _time_limit(limit):
                     exec(code, self.namespace)
             except BaseException as error:
-                errors.append(self._describe_error(error))
+                errors.append(self._describe_error(error) | {"line": statement.lineno})
         defined = sorted(name for name in self.namespace if name not in before)
         return {"key": key, "errors": errors, "defined": defined}
 

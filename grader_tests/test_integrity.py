@@ -18,9 +18,12 @@ from grader_tests.integrity import SOURCE_ITEMS, rules_for
 
 
 @pytest.fixture(scope="session")
-def definitions(graded_notebook: Notebook) -> Definitions:
-    """The submission's definitions, analysed once per notebook for all its cells."""
-    return read_definitions(graded_notebook)
+def definitions(graded_notebook: Notebook, notebook_grade_ids: list[str]) -> Definitions:
+    """The submission's definitions as the worker runs them, analysed once per notebook."""
+    needed = dict.fromkeys(
+        name for grade_id in notebook_grade_ids for name in GRADED_NAMES.get(grade_id, ())
+    )
+    return read_definitions(graded_notebook, tuple(needed))
 
 
 @pytest.mark.weight(0)

@@ -11,6 +11,7 @@ from gradekit.notebook import notebook_from_dict
 from gradekit.plans import ReferencePackage
 from gradekit.remote import (
     NotDefined,
+    NotLoaded,
     Student,
     StudentCodeError,
     StudentCrash,
@@ -228,20 +229,114 @@ def test_a_slow_statement_costs_only_what_it_defines():
         "import time\nslow = time.sleep(60)\ndef after():\n    return 1",
     )
     with Submission(
-        notebook=notebook, start_channel=lambda: start_worker(limits), limits=limits
+        notebook=notebook,
+        start_channel=lambda: start_worker(limits),
+        limits=limits,
+        needed=("after", "slow"),
     ) as sub:
         sub.start()
         assert any("StatementTimeout" in problem for problem in sub.load_report.problems)
         assert Student(sub).call("after") == 1
+        with pytest.raises(NotLoaded) as missing:
+            Student(sub).get("slow")
+        assert str(missing.value) == (
+            "'slow' is not defined: line 2 of cell 1, which sets slow, ran longer than the 1 s a "
+            "statement may take when your definitions were loaded for grading"
+        )
 
 
 def test_a_load_that_times_out_is_not_tried_again():
     limits = Limits(call_timeout=3, load_timeout=3, statement_timeout=0, max_restarts=3, preload=())
     notebook = make_notebook("import time\nslow = time.sleep(60)\ndef after():\n    return 1")
     with Submission(
-        notebook=notebook, start_channel=lambda: start_worker(limits), limits=limits
+        notebook=notebook,
+        start_channel=lambda: start_worker(limits),
+        limits=limits,
+        needed=("after", "slow"),
     ) as sub:
         for _ in range(2):
             with pytest.raises(StudentTimeout):
                 Student(sub).call("after")
         assert sub.generation == 1, "the notebook was loaded again after it timed out"
+
+
+#: A notebook whose needed statements fail or are looked up only indirectly.
+LOAD_PROBLEMS = (
+    "import numpy as np",
+    "SCALE = 1 / 0\ndef scaled(x):\n    return SCALE * x",
+    "TABLE = {}\nTABLE['double'] = undefined_function\ndef lookup(name):\n    return TABLE[name]",
+    "HIDDEN = 3\ndef dynamic():\n    return eval('HIDDEN')",
+    "by_hand = {'relu(2)': 2.0 / 0}\nprint('training...')\nlosses = train()",
+)
+
+
+@pytest.fixture(scope="module")
+def troubled():
+    with Submission(
+        notebook=make_notebook(*LOAD_PROBLEMS),
+        start_channel=lambda: start_worker(LIMITS),
+        limits=LIMITS,
+        needed=("scaled", "lookup", "dynamic", "by_hand", "renamed"),
+    ) as loaded:
+        loaded.start()
+        yield Student(loaded)
+
+
+@pytest.mark.parametrize(
+    ("call", "kind", "text"),
+    [
+        pytest.param(
+            lambda student: student.call("scaled", 2.0),
+            NotLoaded,
+            "scaled raised NameError at line 3 of cell 2: name 'SCALE' is not defined. Line 1 "
+            "of cell 2, which sets SCALE, raised ZeroDivisionError: division by zero when your "
+            "definitions were loaded for grading",
+            id="a-constant-whose-statement-failed",
+        ),
+        pytest.param(
+            lambda student: student.call("lookup", "double"),
+            NotLoaded,
+            "lookup raised KeyError at line 4 of cell 3: 'double'. Line 2 of cell 3, which "
+            "lookup needs, raised NameError: name 'undefined_function' is not defined when your "
+            "definitions were loaded for grading",
+            id="a-table-whose-change-failed",
+        ),
+        pytest.param(
+            lambda student: student.call("dynamic"),
+            NotLoaded,
+            "dynamic raised NameError at line 3 of cell 4: name 'HIDDEN' is not defined. Line 1 "
+            "of cell 4, which sets HIDDEN, is not run when your definitions are loaded for "
+            "grading (only imports, def, class and what graded code names run there; HIDDEN is "
+            "only looked up indirectly, e.g. with globals() or eval)",
+            id="a-constant-looked-up-indirectly",
+        ),
+        pytest.param(
+            lambda student: student.get("by_hand"),
+            NotLoaded,
+            "'by_hand' is not defined: line 1 of cell 5, which sets by_hand, raised "
+            "ZeroDivisionError: float division by zero when your definitions were loaded for "
+            "grading",
+            id="a-graded-value-whose-statement-failed",
+        ),
+        pytest.param(
+            lambda student: student.get("renamed"),
+            NotDefined,
+            "'renamed' is not defined: loading your notebook failed in cell 2: "
+            "ZeroDivisionError: division by zero (line 1); cell 3: NameError: name "
+            "'undefined_function' is not defined (line 2)",
+            id="a-graded-name-nothing-sets",
+        ),
+    ],
+)
+def test_a_load_problem_is_explained_with_its_cell_line_and_why(troubled, call, kind, text):
+    """The student-visible text of a check that hits a statement skipped or failed at load."""
+    with pytest.raises(kind) as raised:
+        call(troubled)
+    assert type(raised.value) is kind
+    assert str(raised.value) == text
+
+
+def test_work_nothing_graded_uses_is_not_run(troubled):
+    report = troubled.submission.load_report
+    assert not any("train" in problem for problem in report.problems)
+    assert report.sources["cell 5"].skipped[0].names == ("losses",)

@@ -109,6 +109,13 @@ def results() -> ClassResults:
     )
 
 
+#: A check that failed because a statement was skipped when the definitions loaded.
+SKIPPED = (
+    "easy raised NameError at line 3 of cell 4: name 'HIDDEN' is not defined. Line 1 of cell 4, "
+    "which sets HIDDEN, is not run when your definitions are loaded for grading"
+)
+
+
 @pytest.fixture
 def troubled() -> ClassResults:
     """Two students: one whose code timed out, crashed and took a forbidden shortcut, one
@@ -145,7 +152,17 @@ def troubled() -> ClassResults:
             ),
             StudentResults(
                 "trent",
-                (NotebookResult("nb1", {}, load_problems=["SyntaxError in cell 3"]),),
+                (
+                    NotebookResult(
+                        "nb1",
+                        {
+                            "a": ItemResult(
+                                "a", 3.0, [check("a", "easy", 1, False, SKIPPED, "load")]
+                            )
+                        },
+                        load_problems=["SyntaxError in cell 3"],
+                    ),
+                ),
             ),
         ),
     )
@@ -284,7 +301,10 @@ def test_incidents_list_timeouts_crashes_shortcuts_and_notebook_problems(trouble
         ("<b>mallory</b>", "nb1", "a", "crash", 1),
         ("<b>mallory</b>", "nb2", "b", "forbidden", 1),
         ("trent", "nb1", "", "load problem", 0),
+        ("trent", "nb1", "a", "load", 1),
     }
+    (skipped,) = [i for i in incidents if i.kind == "load"]
+    assert skipped.detail == SKIPPED, "the instructor sees the cell, the line and why"
 
 
 def test_report_names_every_check_and_links_valid_pngs(results, tmp_path):
@@ -369,3 +389,15 @@ def test_report_on_a_real_autograded_submission(nbgrader_course, tmp_path):
     html = write_report(results=results, folder=tmp_path / "report").read_text(encoding="utf-8")
     for row in rows:
         assert f">{escape(row.check)}</td>" in html, row.check
+
+
+def test_the_batch_summary_names_checks_that_failed_because_of_loading():
+    from types import SimpleNamespace
+
+    from gradekit.batch import problems_of
+
+    item = ItemResult("a", 3.0, [check("a", "easy", 1, False, SKIPPED, "load")])
+    outcome = SimpleNamespace(results=lambda: {"nb1_x": NotebookResult("nb1", {"a": item})})
+    assert problems_of(outcome) == [  # type: ignore[arg-type]
+        f"nb1: 1 check(s) of a failed because of loading: {SKIPPED}"
+    ]

@@ -63,7 +63,7 @@ def scan(
     rules: Rules = FROM_SCRATCH,
     replaced: tuple[str, ...] = (),
 ) -> list[Shortcut]:
-    return read_definitions(notebook(*sources)).shortcuts(names, rules, replaced)
+    return read_definitions(notebook(*sources), names).shortcuts(names, rules, replaced)
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,12 @@ SHORTCUTS = [
     # -- how the forbidden thing is bound -------------------------------------------------------
     case("call-in-body", "def relu(x):\n    return torch.relu(x)", expected="uses torch.relu"),
     case("assigned-directly", "relu = torch.relu", expected="uses torch.relu"),
+    case(
+        "rebound-by-a-call-in-a-later-cell",
+        "def relu(x):\n    return np.maximum(0, x)",
+        "relu = make_relu(torch)",
+        expected="uses torch",
+    ),
     case(
         "assigned-then-used",
         "act = F.relu\n\ndef relu(x):\n    return act(x)",
@@ -483,7 +489,7 @@ HONEST = [
     case("module-named-like-a-forbidden-one", "import torchvision_free as tv\n\nrelu = tv.relu"),
     case("magics-in-the-cell", f"%matplotlib inline\n!ls\n{NUMPY_RELU}"),
     case("syntax-error-in-another-cell", NUMPY_RELU, "def broken(:\n    torch.relu"),
-    case("top-level-work-is-not-run", NUMPY_RELU, "relu = make_relu(torch)\nprint(globals())"),
+    case("top-level-work-is-not-run", NUMPY_RELU, "act = make_relu(torch)\nprint(globals())"),
 ]
 
 
@@ -499,7 +505,7 @@ def test_shortcut_is_found(example: Case) -> None:
 
 @pytest.mark.parametrize("example", HONEST)
 def test_honest_code_is_not_flagged(example: Case) -> None:
-    definitions = read_definitions(notebook(*example.sources))
+    definitions = read_definitions(notebook(*example.sources), example.names)
     unbound = [name for name in example.names if name not in definitions.code]
     assert not unbound, f"the worker would not define {unbound}: the example proves nothing"
     found = definitions.shortcuts(example.names, example.rules, example.replaced)
@@ -523,7 +529,7 @@ def test_finding_says_what_where_through_what_and_which_rule() -> None:
 
 def test_instructor_setup_calling_globals_is_not_run_so_not_followed() -> None:
     setup = SETUP + 'import_definitions("01.ipynb", globals(), ["relu"])\n'
-    definitions = read_definitions(notebook(NUMPY_RELU, setup=setup))
+    definitions = read_definitions(notebook(NUMPY_RELU, setup=setup), ("relu",))
     assert definitions.shortcuts(("relu",), FROM_SCRATCH) == []
 
 
@@ -601,7 +607,7 @@ def chain_of_definitions(count: int) -> str:
 
 
 def test_a_shortcut_five_thousand_definitions_deep_is_found_through_the_chain() -> None:
-    found = read_definitions(notebook(chain_of_definitions(5000))).shortcuts(
+    found = read_definitions(notebook(chain_of_definitions(5000)), ("f4999",)).shortcuts(
         ("f4999",), FROM_SCRATCH
     )
     assert [shortcut.what for shortcut in found] == ["uses torch.relu"]
@@ -611,7 +617,7 @@ def test_a_shortcut_five_thousand_definitions_deep_is_found_through_the_chain() 
 def test_reading_and_searching_definitions_costs_linear_time() -> None:
     def work(count: int) -> Callable[[], object]:
         source = chain_of_definitions(count)
-        return lambda: read_definitions(notebook(source)).shortcuts(
+        return lambda: read_definitions(notebook(source), (f"f{count - 1}",)).shortcuts(
             (f"f{count - 1}",), FROM_SCRATCH
         )
 
@@ -653,6 +659,8 @@ PATHOLOGICAL = [
 def test_pathological_source_costs_linear_time(build_source: Callable[[int], str]) -> None:
     def work(count: int) -> Callable[[], object]:
         source = build_source(count)
-        return lambda: read_definitions(notebook(source)).shortcuts(("relu",), FROM_SCRATCH)
+        return lambda: read_definitions(notebook(source), ("relu",)).shortcuts(
+            ("relu",), FROM_SCRATCH
+        )
 
     assert_linear(work, 1000)

@@ -23,7 +23,10 @@ SUBMITTED = Path(__file__).resolve().parent.parent / "submitted"
 
 def flagged(notebook: Notebook) -> dict[str, str]:
     """The grade cells whose item takes a shortcut, with the message, as the check sees them."""
-    definitions = read_definitions(notebook)
+    needed = dict.fromkeys(
+        name for grade_id in notebook.autograded_ids for name in GRADED_NAMES.get(grade_id, ())
+    )
+    definitions = read_definitions(notebook, tuple(needed))
     found = {
         grade_id: definitions.shortcuts(
             GRADED_NAMES[grade_id], rules_for(grade_id), USES_REFERENCE.get(grade_id, ())

@@ -331,13 +331,14 @@ def test_import_definitions_runs_definitions_only(
     )
     namespace: dict[str, Any] = {}
     loaded = helpers.import_definitions(
-        str(tmp_path / "a.ipynb"), namespace, ["double", "Model", "trained", "stub"]
+        str(tmp_path / "a.ipynb"), namespace, ["double", "Model", "renamed", "stub"]
     )
     out = capsys.readouterr()
     assert loaded == ["double", "Model", "stub"]
     assert namespace["double"](3) == 6
     assert "side effect" not in out.out and out.err == ""
-    assert "not defined in a.ipynb: trained" in out.out
+    assert "trained" not in namespace, "work nothing requested uses is skipped"
+    assert "not defined in a.ipynb: renamed" in out.out
     assert "not implemented yet in a.ipynb: stub" in out.out
     assert "no_such_grader" not in out.out, "test cells (hidden tests) are never executed"
 

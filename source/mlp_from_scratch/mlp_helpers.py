@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import ast
 import builtins
+import importlib.util
 import json
+import sys
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -318,34 +321,6 @@ def _is_test_cell(cell: Mapping[str, Any]) -> bool:
     return bool(meta.get("grade")) and not meta.get("solution")
 
 
-def _contains_call(node: ast.AST) -> bool:
-    """Whether evaluating ``node`` now calls something (lambda bodies run later: skipped)."""
-    if isinstance(node, ast.Call):
-        return True
-    if isinstance(node, ast.Lambda):
-        return any(
-            _contains_call(default)
-            for default in node.args.defaults + node.args.kw_defaults
-            if default
-        )
-    return any(_contains_call(child) for child in ast.iter_child_nodes(node))
-
-
-def _is_definition(node: ast.stmt) -> bool:
-    """Imports, ``def``/``class``, call-free assignments, and nested ``import_definitions(...)``."""
-    if isinstance(node, ast.Import | ast.ImportFrom | ast.FunctionDef | ast.AsyncFunctionDef):
-        return True
-    if isinstance(node, ast.ClassDef):
-        return True
-    if isinstance(node, ast.Assign | ast.AnnAssign):
-        return not _contains_call(node)
-    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
-        func = node.value.func
-        name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
-        return name == "import_definitions"
-    return False
-
-
 def _is_stub(node: ast.stmt) -> bool:
     """Whether a ``def``/``class`` still contains a ``raise NotImplementedError`` placeholder."""
     for child in ast.walk(node):
@@ -356,13 +331,29 @@ def _is_stub(node: ast.stmt) -> bool:
     return False
 
 
-def _cell_source(cell: Mapping[str, Any]) -> str:
-    source = cell.get("source", "")
-    text = "".join(source) if isinstance(source, list) else str(source)
-    # IPython magics and shell escapes are not Python: blank them out (keeps line numbers).
-    return "\n".join(
-        "" if line.lstrip().startswith(("%", "!")) else line for line in text.splitlines()
-    )
+def _loading_rule() -> ModuleType:
+    """``loading_rule.py`` next to this file: the loading rule the grading uses, too."""
+    if "loading_rule" not in sys.modules:
+        path = Path(__file__).with_name("loading_rule.py")
+        spec = importlib.util.spec_from_file_location("loading_rule", path)
+        assert spec is not None and spec.loader is not None, f"{path} is missing"
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["loading_rule"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["loading_rule"]
+
+
+def _code_cells(cells: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """``(label, source)`` of every code cell that is not a test cell."""
+    found = []
+    for number, cell in enumerate(cells, start=1):
+        if cell.get("cell_type") != "code" or _is_test_cell(cell):
+            continue
+        source = cell.get("source", "")
+        text = "".join(source) if isinstance(source, list) else str(source)
+        first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+        found.append((f"cell {number} ({first_line[:40]!r})", text))
+    return found
 
 
 def import_definitions(
@@ -370,12 +361,14 @@ def import_definitions(
 ) -> list[str]:
     """Load ``names`` defined in another notebook of this assignment into ``namespace``.
 
-    Only the notebook's top-level imports, ``def`` and ``class`` statements and assignments without
-    calls are executed (plus its own ``import_definitions(...)`` lines, so that a notebook's
-    definitions find what that notebook loaded itself); no training, printing or plotting runs, and
-    autograder test cells are skipped. Problems (a missing file, a syntax error, an import or
-    definition that fails, a missing name, a function that is not implemented yet) are printed and
-    never stop the notebook that asks. Returns the names that were loaded.
+    What runs is what the grading runs (``loading_rule.py``): every top-level ``import``,
+    ``def`` and ``class`` of the notebook, and every other statement that sets or changes
+    something ``names`` use (a module-level constant, a dictionary of functions, a random
+    generator, ...), including the notebook's own ``import_definitions(...)`` lines that load
+    them. No training, printing or plotting runs, and autograder test cells are skipped.
+    Problems (a missing file, a syntax error, a statement that fails, a missing name, a function
+    that is not implemented yet) are printed and never stop the notebook that asks. Returns the
+    names that were loaded.
 
     Typical use in a setup cell: ``import_definitions("01_....ipynb", globals(), ["relu"])``.
     """
@@ -403,39 +396,28 @@ def import_definitions(
         report(f"{label} could not be read as a notebook ({err}).")
         return []
 
+    plans = _loading_rule().plan_cells(_code_cells(cells), names, loaders=["import_definitions"])
     scratch: dict[str, Any] = {"__name__": path.stem, "__builtins__": builtins}
     stubs: set[str] = set()
     _LOADING.append(path)
     try:
-        for number, cell in enumerate(cells, start=1):
-            if cell.get("cell_type") != "code" or _is_test_cell(cell):
+        for plan in plans:
+            if plan.syntax_error:
+                report(f"{label}, {plan.key}: syntax error: {plan.syntax_error}; skipped")
                 continue
-            source = _cell_source(cell)
-            first_line = next((line.strip() for line in source.splitlines() if line.strip()), "")
-            where = f"cell {number} ({first_line[:40]!r})"
-            try:
-                tree = ast.parse(source)
-            except SyntaxError as err:
-                report(f"{label}, {where}: syntax error on line {err.lineno}: {err.msg}; skipped")
-                continue
-            for node in tree.body:
-                if not _is_definition(node):
-                    continue
+            for node in ast.parse(plan.source).body:
                 if isinstance(node, ast.FunctionDef | ast.ClassDef) and _is_stub(node):
                     stubs.add(node.name)
                 else:
                     stubs.discard(getattr(node, "name", ""))
                 code = compile(
-                    ast.Module(body=[node], type_ignores=[]), f"<{label} {where}>", "exec"
+                    ast.Module(body=[node], type_ignores=[]), f"<{label} {plan.key}>", "exec"
                 )
                 try:
                     exec(code, scratch)
                 except Exception as err:
-                    # A plain assignment that needs the notebook's run-time state is data, not a
-                    # definition: skip it quietly. A failing import, def or class is reported.
-                    if not isinstance(node, ast.Assign | ast.AnnAssign):
-                        error = f"{type(err).__name__}: {err}"
-                        report(f"{label}, {where}, line {node.lineno}: {error}")
+                    error = f"{type(err).__name__}: {err}"
+                    report(f"{label}, {plan.key}, line {node.lineno}: {error}")
     finally:
         _LOADING.pop()
 
