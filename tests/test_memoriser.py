@@ -34,11 +34,12 @@ REMEMBER = (
         "        for epoch in range(epochs):\n",
     ),
     (
-        "        return self.forward(X)\n",
+        '        """Probabilities of class 1, shape (m, 1)."""\n        return self.forward(X)',
+        '        """Probabilities of class 1, shape (m, 1)."""\n'
         "        memory = getattr(self, 'memory', {})\n"
         "        computed = self.forward(X)\n"
         "        return np.array([[memory.get(tuple(row), p)] for row, p in "
-        "zip(np.asarray(X).tolist(), np.ravel(computed))])\n",
+        "zip(np.asarray(X).tolist(), np.ravel(computed))])",
     ),
 )
 LECTURE_CHECKS = (
