@@ -232,6 +232,13 @@ def stored_as_layers(student, model) -> tuple[list[np.ndarray], list[np.ndarray]
     return [w.T for w in W], [v.reshape(1, -1) for v in b]
 
 
+def transpose_mistakes(W: np.ndarray) -> dict[str, np.ndarray]:
+    """What copying ``weights[i]`` into ``nn.Linear.weight`` without transposing it gives."""
+    if W.shape[0] == W.shape[1]:
+        return {"weights[i] copied without the transpose": W}
+    return {"weights[i] reshaped to (n_out, n_in) instead of transposed": W.reshape(W.T.shape)}
+
+
 # -- pytorch_validation -----------------------------------------------------------------------
 
 COPY_CASES = [
@@ -261,9 +268,7 @@ def test_copy_weights_to_torch(student, rng, arch):
             what=f"the weight of nn.Linear layer {i} after copy_weights_to_torch",
             oracle="weights[i].T (nn.Linear stores (n_out, n_in))",
             on=f"a network of sizes {list(arch.sizes)}",
-            mistakes={"weights[i] copied without the transpose": W}
-            if W.shape[0] == W.shape[1]
-            else {},
+            mistakes=transpose_mistakes(W),
         )
         check_close(
             np.reshape(got_b[i], -1),
