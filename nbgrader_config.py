@@ -92,8 +92,12 @@ c.GenerateFeedback.preprocessors = [
 ]
 
 c.GradeKit.suite = "grader_tests"
+# The second, small assignment (the lecture's prerequisite) has its graders and reference beside
+# each other; commands without --assignment work on the main one.
+c.GradeKit.suites = {"softmax_regression": "assignments.softmax_regression.graders"}
+c.GradeKit.default_assignment = "mlp_from_scratch"
 # What the graders import: a batch worker must have the same files (it checks a digest).
-c.GradeKit.trusted_packages = ["grader_tests", "reference_impl"]
+c.GradeKit.trusted_packages = ["grader_tests", "reference_impl", "assignments"]
 c.GradeKit.call_timeout = 30.0
 c.GradeKit.memory_mb = 3072  # the kernel's and the grading worker's memory limit
 c.GradeKit.isolation = "auto"  # bubblewrap where it works, else resource limits (logged)

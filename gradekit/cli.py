@@ -72,7 +72,7 @@ def release(*, course: Course, assignment: str) -> list[Path]:
     """
     notebooks = course.notebooks(assignment)
     grade_ids = [gid for path in notebooks for gid in read_notebook(path).autograded_ids]
-    counts = count_checks(course.suite, grade_ids)
+    counts = count_checks(course.suite(assignment), grade_ids)
     changed = [path for path in notebooks if update_hidden_check_counts(path, counts)]
     result = course.api().generate_assignment(assignment, force=True, create=True)
     if not result["success"]:
@@ -442,7 +442,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # nbgrader's gradebook code triggers SQLAlchemy autoflush warnings in normal operation.
     warnings.filterwarnings("ignore", category=SAWarning, module="nbgrader")
     assignments = course.assignments
-    assignment = args.assignment or (assignments[0] if len(assignments) == 1 else None)
+    only = assignments[0] if len(assignments) == 1 else None
+    assignment = args.assignment or course.settings.default_assignment or only
     if assignment is None:
         console.print(f"[red]several assignments ({', '.join(assignments)}): pass --assignment")
         return 2

@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
-from traitlets import Float, Int, List, Unicode
+from traitlets import Dict, Float, Int, List, Unicode
 from traitlets.config import Config, LoggingConfigurable
 from traitlets.config.loader import PyFileConfigLoader
 
@@ -29,13 +29,24 @@ class GradeKit(LoggingConfigurable):
     """Settings of the kit's graders (set them in ``nbgrader_config.py``)."""
 
     suite = Unicode(
-        "grader_tests",
-        help="The check suite: a package folder in the course root (and installed on workers).",
+        "checks",
+        help="The check suite of every assignment not in `suites`: a package in the course root "
+        "(a dotted name for a package inside another), installed on workers too.",
+    ).tag(config=True)
+    suites = Dict(
+        value_trait=Unicode(),
+        default_value={},
+        help="Assignment -> its check suite (a package as in `suite`), for a course whose "
+        "assignments have graders of their own.",
     ).tag(config=True)
     trusted_packages = List(
         Unicode(),
-        ["grader_tests"],
+        [],
         help="Package folders in the course root the graders use (a worker must have the same).",
+    ).tag(config=True)
+    default_assignment = Unicode(
+        "",
+        help="The assignment a command works on when none is given (default: the only one).",
     ).tag(config=True)
     max_submission_mb = Int(
         64, help="Size of a submission's non-notebook files sent to a worker, in MiB."
@@ -110,9 +121,14 @@ class Course:
     def settings(self) -> GradeKit:
         return GradeKit(config=self.config)
 
-    @property
-    def suite(self) -> Path:
-        return self.root / self.settings.suite
+    def suite_name(self, assignment: str) -> str:
+        """The package of ``assignment``'s check suite (``checks``, ``a.b.graders``)."""
+        settings = self.settings
+        return settings.suites.get(assignment, settings.suite)
+
+    def suite(self, assignment: str) -> Path:
+        """The folder of ``assignment``'s check suite."""
+        return self.root.joinpath(*self.suite_name(assignment).split("."))
 
     def api(self) -> NbGraderAPI:
         """nbgrader's own API object for this course."""

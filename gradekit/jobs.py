@@ -199,7 +199,7 @@ def prepare_job(
         submitted_keys=submitted_keys,
         files=files,
         support_files=support_files(course.path("source", assignment=assignment)),
-        suite=settings.suite,
+        suite=course.suite_name(assignment),
         suite_digest=suite_digest(_trusted_folders(course)),
         trusted_packages=tuple(settings.trusted_packages),
         config=_worker_config(course.config),

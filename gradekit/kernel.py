@@ -48,7 +48,7 @@ def grade_cell(grade_id: str, namespace: dict[str, Any] | None = None) -> float:
     workdir = Path(tempfile.mkdtemp(prefix="gradekit-kernel-"))
     result = grade_notebook(
         notebook=notebook_from_dict({"cells": [cell]}, name=source_dir.name),
-        suite=course.suite,
+        suite=course.suite(source_dir.name),
         support_files=support_files(source_dir),
         limits=course.settings.limits(),
         start_channel=lambda: InProcessChannel(Worker(namespace=namespace, workdir=workdir)),

@@ -71,7 +71,7 @@ def _grade(nb: NotebookNode, resources: ResourcesDict, config: Any) -> NotebookR
     assignment = resources["nbgrader"]["assignment"]
     return grade_notebook(
         notebook=notebook_from_dict(as_nbformat(nb), name=resources["nbgrader"]["notebook"]),
-        suite=course.suite,
+        suite=course.suite(assignment),
         support_files=support_files(course.path("source", assignment=assignment)),
         limits=course.settings.limits(),
     )

@@ -33,6 +33,7 @@ from typing import Any
 
 import pytest
 
+from gradekit.compare import CheckFailed
 from gradekit.disclosure import cap
 from gradekit.notebook import Notebook, read_notebook
 from gradekit.plans import Assignment, ProcessPlan, ReferencePackage, plan_processes
@@ -273,6 +274,7 @@ class GradingSession:
         """
         if item.nodeid not in self.collected:
             return None
+        mistake = ""
         if call.excinfo is None:
             outcome, kind, message = "passed", "passed", ""
         elif call.excinfo.errisinstance(pytest.skip.Exception):
@@ -280,6 +282,8 @@ class GradingSession:
         else:
             kind, message = describe_failure(call)
             outcome = "failed"
+            if isinstance(call.excinfo.value, CheckFailed):  # raised by a grader, not the student
+                mistake = call.excinfo.value.mistake
         longrepr: Any = None
         if outcome == "failed":
             longrepr = message
@@ -298,6 +302,7 @@ class GradingSession:
                 notes=notes,
                 kind=kind,
                 seconds=round(call.duration, 4),
+                mistake=cap(mistake, MAX_MESSAGE),
             )
         return pytest.TestReport(
             item.nodeid,

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import csv
 import math
-import re
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -59,9 +58,6 @@ INCIDENT_KINDS = ("timeout", "crash", "forbidden")
 CHECK_POINT_DECIMALS = 6
 #: Share of the class in each of the upper and lower groups of the discrimination index.
 UPPER_LOWER_SHARE = 0.27
-#: The diagnosis in a check's message: from "Likely mistake: " to the end of that sentence
-#: (a full stop followed by white space or the end of the message, so "np.exp" stays whole).
-LIKELY_MISTAKE = re.compile(r"Likely mistake: (.+?)(?:\.(?=\s|$)|$)", re.MULTILINE)
 
 CSV_COLUMNS = (
     "student",
@@ -325,12 +321,6 @@ def gradebook_totals(*, course: Course, assignment: str) -> dict[str, float]:
     return {row.student: row.score for row in scores(course=course, assignment=assignment)}
 
 
-def diagnosed_mistake(message: str) -> str:
-    """The mistake a check's message names after "Likely mistake: " (empty if none)."""
-    match = LIKELY_MISTAKE.search(message)
-    return match.group(1).strip() if match else ""
-
-
 def check_points(item: ItemResult) -> list[float]:
     """Points each of the item's checks is worth: ``max points * weight / total weight``."""
     total = item.total_weight
@@ -357,7 +347,7 @@ def check_rows(*, results: ClassResults) -> list[CheckRow]:
                             points=round(earned, CHECK_POINT_DECIMALS),
                             passed=check.passed,
                             kind=check.kind,
-                            mistake=diagnosed_mistake(check.message),
+                            mistake=check.mistake,
                         )
                     )
     return rows
@@ -495,7 +485,7 @@ def analyse_results(
                         continue
                     cell.failed += 1
                     tally.failures[check.kind] += 1
-                    if mistake := diagnosed_mistake(check.message):
+                    if mistake := check.mistake:
                         tally.mistakes[mistake] += 1
                         mistake_students[(notebook.notebook, item.item, mistake)].add(name)
                         mistake_checks[(notebook.notebook, item.item, mistake)][check.name] = None

@@ -28,6 +28,7 @@ class CheckResult:
             name is not defined), ``timeout``, ``crash`` or ``forbidden`` (a shortcut that
             costs the whole cell).
         seconds: Time the check took.
+        mistake: The known mistake the check recognised in the answer (empty if none).
     """
 
     item: str
@@ -38,6 +39,7 @@ class CheckResult:
     notes: tuple[str, ...] = ()
     kind: str = "passed"
     seconds: float = 0.0
+    mistake: str = ""
 
 
 @dataclass

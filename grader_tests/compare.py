@@ -1,36 +1,17 @@
-"""Comparing a student's result with an oracle, and saying what went wrong.
-
-Every failing check says what was compared with which oracle, on what input shape, how large the
-largest error is and where, and, when the student's result equals what a known mistake produces,
-names the likely mistake. Messages never contain hidden input values or reference code.
-"""
+"""The engine's check helpers (:mod:`gradekit.compare`) with this course's value tolerances as
+defaults: every failing check says what was compared with which oracle, on what input shape, how
+large the error is and where, and names a known mistake the answer equals."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-import pytest
-
+from gradekit import compare
+from gradekit.compare import as_array, check_true, fail, likely_mistake, shape_of
 from grader_tests.tolerances import VALUE_ATOL, VALUE_RTOL
 
-#: A student's result "is" a known mistake when it matches the mistake's output this closely.
-MISTAKE_RTOL = 1e-6
-MISTAKE_ATOL = 1e-8
-
-
-def as_array(value: Any, *, what: str) -> np.ndarray:
-    """The student's result as a float64 array, or a failed check saying why it is not one."""
-    if value is None:
-        pytest.fail(f"{what} returned None (is a `return` missing?)", pytrace=False)
-    if hasattr(value, "detach"):  # a torch tensor
-        value = value.detach().numpy()
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        pytest.fail(f"{what} returned a {type(value).__name__}, expected numbers", pytrace=False)
-    return array
+__all__ = ["as_array", "check_close", "check_true", "fail", "likely_mistake", "shape_of"]
 
 
 def check_close(
@@ -44,84 +25,7 @@ def check_close(
     atol: float = VALUE_ATOL,
     mistakes: Mapping[str, Any] | None = None,
 ) -> None:
-    """Fail the check unless ``got`` equals ``expected`` within ``rtol``/``atol``.
-
-    Args:
-        got: The student's result.
-        expected: The oracle's result.
-        what: The compared quantity, e.g. ``"relu(x)"`` or ``"dW[0] from backward"``.
-        oracle: Who computed ``expected``, e.g. ``"torch.relu"``.
-        on: The input, described without its values, e.g. ``"an input of shape (4, 3)"``.
-        rtol: Relative tolerance.
-        atol: Absolute tolerance.
-        mistakes: Known mistakes and the result each one produces (name -> array); the first
-            one the student's result equals is named in the message.
-    """
-    expected = np.asarray(expected, dtype=np.float64)
-    got = as_array(got, what=what)
-    intro = f"{what} compared with {oracle} on {on}"
-    if got.shape != expected.shape:
-        hint = _shape_hint(got.shape, expected.shape)
-        pytest.fail(
-            f"{intro}: expected shape {expected.shape}, got {got.shape}.{hint}", pytrace=False
-        )
-    if np.isfinite(expected).all() and not np.isfinite(got).all():
-        where = _index(np.argwhere(~np.isfinite(got))[0])
-        pytest.fail(
-            f"{intro}: got NaN or infinity at index {where} where a finite value was expected "
-            "(an overflow? use a numerically stable formula)",
-            pytrace=False,
-        )
-    error = np.abs(got - expected)
-    excess = error - (atol + rtol * np.abs(expected))
-    if (excess <= 0).all():
-        return
-    worst = np.unravel_index(int(np.argmax(excess)), excess.shape) if excess.ndim else ()
-    largest = float(error[worst])
-    relative = largest / max(float(np.abs(expected[worst])), 1e-300)
-    message = (
-        f"{intro}: largest error {largest:.3g} (relative {relative:.2g}) at index {_index(worst)}"
+    """:func:`gradekit.compare.check_close` with the course's tolerances unless given."""
+    compare.check_close(
+        got, expected, what=what, oracle=oracle, on=on, rtol=rtol, atol=atol, mistakes=mistakes
     )
-    diagnosis = likely_mistake(got, expected, mistakes or {})
-    if diagnosis:
-        message += f". Likely mistake: {diagnosis}"
-    pytest.fail(message + ".", pytrace=False)
-
-
-def check_true(condition: bool, message: str) -> None:
-    """Fail the check with ``message`` unless ``condition`` holds."""
-    if not condition:
-        pytest.fail(message, pytrace=False)
-
-
-def likely_mistake(got: np.ndarray, expected: np.ndarray, mistakes: Mapping[str, Any]) -> str:
-    """The name of the first known mistake whose output equals ``got`` (or ``""``)."""
-    candidates = dict(mistakes)
-    if np.abs(expected).max(initial=0.0) > 0:
-        candidates.setdefault("the sign is flipped", -expected)
-    for name, output in candidates.items():
-        output = np.asarray(output, dtype=np.float64)
-        if output.shape == got.shape and np.allclose(
-            got, output, rtol=MISTAKE_RTOL, atol=MISTAKE_ATOL
-        ):
-            return name
-    return ""
-
-
-def shape_of(value: Any) -> str:
-    """``"an input of shape (4, 3)"`` (never the values)."""
-    return f"an input of shape {tuple(np.shape(value))}"
-
-
-def _index(index: Any) -> str:
-    return str(tuple(int(i) for i in index))
-
-
-def _shape_hint(got: tuple[int, ...], expected: tuple[int, ...]) -> str:
-    if got == expected[::-1] and len(got) == 2:
-        return " Likely mistake: a transposed matrix (check the order of a matrix product)."
-    if int(np.prod(got)) == int(np.prod(expected)):
-        return " Same numbers of entries: reshape the result (e.g. keep the column shape (m, 1))."
-    if len(got) == len(expected) + 1 or len(got) + 1 == len(expected):
-        return " Likely mistake: a sum or mean without keepdims=True, or over the wrong axis."
-    return ""

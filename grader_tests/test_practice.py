@@ -135,8 +135,8 @@ def test_experiment_matches_reference(student, rng, experiment):
         check_true(
             np.array_equal(np.asarray(again["losses"]), np.asarray(result["losses"])),
             f"losses of {experiment_text(experiment)} differ from {oracle}, and two calls with "
-            "the same seed gave different losses. Likely mistake: np.random.seed(seed) is not "
-            "called before the NeuralNetwork is built",
+            "the same seed gave different losses",
+            mistake="np.random.seed(seed) is not called before the NeuralNetwork is built",
         )
     ignored = {
         "learning_rate": ref.run_experiment(X, y, **(kwargs | {"learning_rate": 0.01})),

@@ -21,12 +21,19 @@ from gradekit.course import Course
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "mlp_from_scratch"
-LINKED = ("grader_tests", "reference_impl")
+LINKED = ("grader_tests", "reference_impl", "assignments")
 
 
-def copy_course(folder: Path, *, students: Iterable[str] | None = None, config: str = "") -> Course:
-    """A released copy of the course in ``folder`` with the bundled submissions of ``students``
-    (default: all of them); ``config`` is appended to the copy's ``nbgrader_config.py``."""
+def copy_course(
+    folder: Path,
+    *,
+    students: Iterable[str] | None = None,
+    config: str = "",
+    assignment: str | None = ASSIGNMENT,
+) -> Course:
+    """A copy of the course in ``folder`` with ``assignment`` released (unless None) and the
+    bundled submissions of ``students`` (default: all of them); ``config`` is appended to
+    ``nbgrader_config.py``."""
     folder.mkdir(parents=True, exist_ok=True)
     text = (ROOT / "nbgrader_config.py").read_text(encoding="utf-8")
     (folder / "nbgrader_config.py").write_text(text + config, encoding="utf-8")
@@ -39,9 +46,10 @@ def copy_course(folder: Path, *, students: Iterable[str] | None = None, config: 
     for name in LINKED:
         (folder / name).symlink_to(ROOT / name)
     course = Course.find(folder)
-    with quiet_gradebook():
-        result = course.api().generate_assignment(ASSIGNMENT, force=True, create=True)
-    assert result["success"], result.get("error")
+    if assignment is not None:
+        with quiet_gradebook():
+            result = course.api().generate_assignment(assignment, force=True, create=True)
+        assert result["success"], result.get("error")
     return course
 
 
@@ -52,12 +60,14 @@ def clone_course(course: Course, folder: Path) -> Course:
     return Course.find(folder)
 
 
-def autograde_with_nbgrader(course: Course, students: Iterable[str]) -> None:
+def autograde_with_nbgrader(
+    course: Course, students: Iterable[str], assignment: str = ASSIGNMENT
+) -> None:
     """Plain ``nbgrader autograde`` (nbgrader's API with the course's configuration)."""
     api = course.api()
     for student in students:
         with quiet_gradebook():
-            result = api.autograde(ASSIGNMENT, student, force=True, create=True)
+            result = api.autograde(assignment, student, force=True, create=True)
         assert result["success"], result.get("error")
 
 
@@ -73,10 +83,12 @@ def _bundled_students() -> list[str]:
     return sorted(p.name for p in (ROOT / "submitted").iterdir() if p.is_dir())
 
 
-def grades(course: Course, student: str) -> dict[str, tuple[float, float]]:
+def grades(
+    course: Course, student: str, assignment: str = ASSIGNMENT
+) -> dict[str, tuple[float, float]]:
     """grade id -> (auto score, max score) of every autograded cell in the gradebook."""
     with Gradebook(course.coursedir.db_url, course.coursedir.course_id) as gradebook:
-        submission = gradebook.find_submission(ASSIGNMENT, student)
+        submission = gradebook.find_submission(assignment, student)
         return {
             grade.name: (grade.auto_score, grade.max_score)
             for notebook in submission.notebooks

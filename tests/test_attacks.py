@@ -74,7 +74,7 @@ def honest_points(course: Course, hostile: Hostile, notebook: str) -> dict[str, 
             notebook=notebook_from_dict(
                 as_nbformat(nb or student_notebook(None, notebook)), name=notebook
             ),
-            suite=course.suite,
+            suite=course.suite(ASSIGNMENT),
             support_files=support_files(course.path("source", assignment=ASSIGNMENT)),
             limits=course.settings.limits(),
         )

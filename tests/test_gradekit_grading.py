@@ -91,6 +91,20 @@ def grade(suite: Path, code: str, tmp_path: Path):
     )
 
 
+def test_a_named_mistake_is_a_field_of_the_checks_result(tmp_path):
+    checks = CHECKS.replace(
+        'pytest.fail(f"expected {expected!r}, got {got!r}", pytrace=False)',
+        'check_true(False, f"expected {expected!r}, got {got!r}", mistake="x + x")',
+    ).replace("import pytest\n", "import pytest\nfrom gradekit.compare import check_true\n", 1)
+    item = grade(make_suite(tmp_path, checks), BUGGY, tmp_path).items["double"]
+    assert [(check.passed, check.mistake) for check in item.checks] == [
+        (True, ""),
+        (False, "x + x"),
+        (True, ""),
+    ]
+    assert item.checks[1].message == "expected [1, 1], got [1]. Likely mistake: x + x."
+
+
 def test_points_come_from_the_checks_weights(tmp_path):
     suite = make_suite(tmp_path)
     item = grade(suite, BUGGY, tmp_path).items["double"]

@@ -577,9 +577,10 @@ def cpu_seconds(work: Callable[[], object], runs: int = 3) -> float:
 
 
 # Scaling, not a machine's speed, is what these tests judge: the work on a source four times as
-# large may cost at most LINEAR_SLACK times four (a quadratic step costs sixteen times), and
-# nothing may cost more than ABSOLUTE_CAP_SECONDS of CPU on any machine.
-LINEAR_SLACK = 2.0
+# large may cost at most LINEAR_SLACK times four (a quadratic step costs sixteen times; measured
+# here: 5 to 7 times, up to 8 on a loaded machine), and nothing may cost more than
+# ABSOLUTE_CAP_SECONDS of CPU on any machine.
+LINEAR_SLACK = 3.0
 ABSOLUTE_CAP_SECONDS = 6.0
 
 

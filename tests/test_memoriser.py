@@ -43,8 +43,8 @@ REMEMBER = (
     ),
 )
 LECTURE_CHECKS = (
-    "test_reaches_the_lecture_accuracy_on_moons",
-    "test_reaches_the_lecture_accuracy_on_circles",
+    "reaches_the_lecture_accuracy_on_moons",
+    "reaches_the_lecture_accuracy_on_circles",
 )
 
 

@@ -1,0 +1,1 @@
+"""Further assignments of the course, each with its graders and reference beside it."""

@@ -1,0 +1,1 @@
+"""Hidden checks of the softmax-regression assignment, one module per grade cell."""
