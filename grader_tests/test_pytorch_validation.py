@@ -71,13 +71,13 @@ ERROR_HINTS = {
     "'NoneType' object has no attribute": "a parameter's .grad is None: call loss.backward() on "
     "a loss computed from model(X), and copy weights with .copy_() under torch.no_grad() (a new "
     "tensor is not a parameter of the model)",
+    "leaf Variable that requires grad": "copy into the parameters under torch.no_grad()",
     "should be between 0 and 1": "nn.BCELoss needs probabilities: the model already returns "
     "sigmoid probabilities (logits go with nn.BCEWithLogitsLoss)",
     "could not be broadcast": "nn.Linear.weight is (n_out, n_in), the transpose of weights[i]",
     "must match the size": "nn.Linear.weight is (n_out, n_in), the transpose of weights[i]",
-    "mat1 and mat2": "nn.Linear.weight is (n_out, n_in), the transpose of weights[i]",
-    "expected scalar type": "keep the model's dtype: torch.as_tensor(X, dtype=torch.float32)",
-    "found dtype": "keep the model's dtype: torch.as_tensor(X, dtype=torch.float32)",
+    "shapes cannot be multiplied": "nn.Linear.weight is (n_out, n_in), the transpose of weights[i]",
+    "must have the same dtype": "keep the model's dtype: torch.as_tensor(X, dtype=torch.float32)",
 }
 
 
