@@ -27,7 +27,7 @@ from sklearn.preprocessing import StandardScaler
 import reference_impl as ref
 from gradekit.remote import StudentCodeError
 from grader_tests import oracles
-from grader_tests.compare import check_close, check_true
+from grader_tests.compare import check_close, check_true, fail
 from grader_tests.networks import (
     BINARY,
     HIDDEN_ACTIVATIONS,
@@ -90,7 +90,7 @@ def diagnosed() -> Iterator[None]:
         text = str(error)
         hint = next((hint for key, hint in ERROR_HINTS.items() if key in text), "")
         if hint:
-            raise StudentCodeError(f"{text}. Likely mistake: {hint}") from None
+            fail(text, mistake=hint)  # the report counts the diagnosed mistake
         raise
 
 
@@ -199,7 +199,7 @@ def as_report(result: Any, layers: int) -> np.ndarray:
     try:
         return np.array([result["output"], *result["dW"], *result["db"]], dtype=np.float64)
     except (TypeError, ValueError):
-        pytest.fail("compare_with_pytorch should report plain numbers (float(...))", pytrace=False)
+        fail("compare_with_pytorch should report plain numbers (float(...))")
 
 
 def report_names(layers: int) -> str:

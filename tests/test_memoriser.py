@@ -64,7 +64,7 @@ def memoriser() -> nbformat.NotebookNode:
 def trusted_points(nb: nbformat.NotebookNode, course: Course) -> dict[str, float]:
     result = grade_notebook(
         notebook=notebook_from_dict(as_nbformat(nb), name=NB2),
-        suite=course.suite,
+        suite=course.suite(ASSIGNMENT),
         support_files=support_files(course.path("source", assignment=ASSIGNMENT)),
         limits=course.settings.limits(),
     )
@@ -92,7 +92,7 @@ def test_the_lecture_checks_fail_for_the_memoriser(tmp_path_factory):
     course = copy_course(tmp_path_factory.mktemp("checked"), students=())
     result = grade_notebook(
         notebook=notebook_from_dict(as_nbformat(memoriser()), name=NB2),
-        suite=course.suite,
+        suite=course.suite(ASSIGNMENT),
         support_files=support_files(course.path("source", assignment=ASSIGNMENT)),
         limits=course.settings.limits(),
     )
