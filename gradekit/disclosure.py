@@ -58,6 +58,9 @@ _VOCABULARY = frozenset(
     "numpy.float64",
     "numpy.int64",
     "numpy.bool_",
+    "Float",
+    "Double",
+    "Long",
     "Tensor",
     "torch.Tensor",
     "Parameter",
@@ -191,6 +194,16 @@ _MESSAGES: dict[str, tuple[str, ...]] = {
     ),
     "OverflowError": ("math range error", "(34, 'Numerical result out of range')"),
     "LinAlgError": ("Singular matrix",),
+    # PyTorch's (the torch items of a course): autograd, losses, shapes and dtypes.
+    "RuntimeError": (
+        "element 0 of tensors does not require grad and does not have a grad_fn",
+        "all elements of input should be between 0 and 1",
+        "a leaf Variable that requires grad is being used in an in-place operation.",
+        "mat1 and mat2 shapes cannot be multiplied ({int:a}x{int:b} and {int:c}x{int:d})",
+        "mat1 and mat2 must have the same dtype, but got {name:a} and {name:b}",
+        "The size of tensor a ({int:a}) must match the size of tensor b ({int:b}) at "
+        "non-singleton dimension {int:c}",
+    ),
     "ModuleNotFoundError": ("No module named '{name:a}'",),
     "ImportError": ("cannot import name '{name:a}' from '{name:b}'",),
     "SyntaxError": ("invalid syntax", "unexpected EOF while parsing", "'(' was never closed"),

@@ -146,11 +146,13 @@ class Worker:
         return request["name"] in self.namespace
 
     def op_eval(self, request: dict[str, Any]) -> Any:
-        scope = dict(self.namespace)
-        scope.update(
-            {name: self._resolve_ref(ref) for name, ref in request.get("refs", {}).items()}
-        )
+        # The scope is taken inside the substitution, so that the expression's own names (not
+        # only those of the functions it calls) are the reference versions, as in a call.
         with self._substituted(request.get("substitute", [])):
+            scope = dict(self.namespace)
+            scope.update(
+                {name: self._resolve_ref(ref) for name, ref in request.get("refs", {}).items()}
+            )
             return eval(request["expr"], scope)
 
     # -- helpers ------------------------------------------------------------------------------

@@ -36,11 +36,16 @@ GRADED_NAMES: dict[str, tuple[str, ...]] = {
     "nn_forward": ("NeuralNetwork",),
     "nn_backward": ("NeuralNetwork",),
     "nn_training": ("NeuralNetwork",),
+    "gradient_check": ("numerical_gradient", "relative_error"),
     "pytorch_mlp": ("PyTorchMLP",),
+    "pytorch_training": ("train_pytorch",),
+    "pytorch_validation": ("copy_weights_to_torch", "compare_with_pytorch", "same_weights_losses"),
+    "mc_init": ("MultiClassNeuralNetwork",),
     "mc_softmax_loss": ("MultiClassNeuralNetwork",),
     "mc_backward": ("MultiClassNeuralNetwork",),
     "mc_training": ("MultiClassNeuralNetwork",),
     "pytorch_multiclass": ("PyTorchMultiClassMLP",),
+    "pytorch_multiclass_training": ("train_pytorch_multiclass",),
     "experiments": ("run_experiment",),
     "l2_regularisation": ("NeuralNetworkL2",),
     "weight_snapshot": ("snapshot_weights",),
@@ -55,6 +60,10 @@ USES_REFERENCE: dict[str, tuple[str, ...]] = {
     "nn_forward": ACTIVATION_NAMES,
     "nn_backward": ACTIVATION_NAMES,
     "nn_training": ACTIVATION_NAMES,
+    # The comparison and the same-weights run get the reference NeuralNetwork (a bug of the
+    # student's network is charged in the nn_* cells).
+    "pytorch_validation": ("NeuralNetwork", *ACTIVATION_NAMES),
+    "mc_init": ACTIVATION_NAMES,
     "mc_softmax_loss": ACTIVATION_NAMES,
     "mc_backward": ACTIVATION_NAMES,
     "mc_training": ACTIVATION_NAMES,
@@ -79,18 +88,27 @@ REFERENCE_IN_PROCESS: dict[str, tuple[str, ...]] = {
 
 #: The reference modules that may be shipped into a student's process, with the grade cells whose
 #: answers each computes: a process never holds the answers of a cell it grades. Modules not
-#: listed (``by_hand``: the by-hand answers; ``gradcheck``) never leave the trusted side.
+#: listed (``by_hand``: the by-hand answers; ``gradcheck``: the answers of ``gradient_check``) never
+#: leave the trusted side.
 REFERENCE_ANSWERS: dict[str, tuple[str, ...]] = {
     "activations": ("activations",),
     "derivatives": ("derivatives",),
     "losses": ("logreg_predictions", "nn_forward", "mc_softmax_loss"),
     "logistic": ("logreg_predictions", "logreg_training"),
-    "network_core": ("nn_init", "nn_forward", "nn_backward", "mc_softmax_loss", "mc_backward"),
+    "network_core": (
+        "nn_init",
+        "nn_forward",
+        "nn_backward",
+        "mc_init",
+        "mc_softmax_loss",
+        "mc_backward",
+    ),
     "networks": (
         "nn_init",
         "nn_forward",
         "nn_backward",
         "nn_training",
+        "mc_init",
         "mc_softmax_loss",
         "mc_backward",
         "mc_training",

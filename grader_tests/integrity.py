@@ -14,7 +14,13 @@ from gradekit import escapes
 from gradekit.shortcuts import Rule, Rules
 
 #: Grade cells whose item is meant to use PyTorch; every other item is written from scratch.
-TORCH_ITEMS = ("pytorch_mlp", "pytorch_multiclass")
+TORCH_ITEMS = (
+    "pytorch_mlp",
+    "pytorch_training",
+    "pytorch_validation",
+    "pytorch_multiclass",
+    "pytorch_multiclass_training",
+)
 #: Grade cells of plain numbers worked out by hand: nothing to compute, nothing to scan.
 SOURCE_ITEMS = ("by_hand",)
 

@@ -7,11 +7,13 @@ mistakes produce (for naming the likely mistake).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pytest
+from sklearn.datasets import make_circles, make_moons
 
 import reference_impl as ref
 from grader_tests import oracles
@@ -297,3 +299,77 @@ def check_fit_matches_sgd(
                 rtol=TRAINING_RTOL,
                 atol=TRAINING_ATOL,
             )
+
+
+# -- __init__ of both networks ------------------------------------------------------------------
+
+#: A correct initialisation's sample variance is within this relative distance (over 10 sigma).
+INIT_VARIANCE_TOLERANCE = 0.06
+
+
+def check_init_shapes(student: Any, class_name: str, sizes: list[int]) -> None:
+    """``weights[i]`` ``(sizes[i], sizes[i+1])`` and zero ``biases[i]`` ``(1, sizes[i+1])``."""
+    network = student.new(class_name, sizes, activation="relu", learning_rate=0.05)
+    weights, biases = network.get("weights"), network.get("biases")
+    expected = list(itertools.pairwise(sizes))
+    check_true(
+        [np.shape(W) for W in weights] == expected,
+        f"{class_name}({sizes}).weights should have shapes {expected}, "
+        f"got {[np.shape(W) for W in weights]}",
+    )
+    check_true(
+        [np.shape(b) for b in biases] == [(1, b) for _, b in expected],
+        f"{class_name}({sizes}).biases should have shapes {[(1, b) for _, b in expected]}",
+    )
+    check_true(all(not np.any(b) for b in biases), "the biases should start at zero")
+
+
+def check_init_hyperparameters(student: Any, class_name: str, sizes: list[int]) -> None:
+    """``lr`` kept, ``losses`` and ``accuracies`` empty lists."""
+    network = student.new(class_name, sizes, activation="tanh", learning_rate=0.05)
+    check_true(network.get("lr") == 0.05, "the learning rate should be stored as `lr`")
+    check_true(
+        list(network.get("losses")) == [] and list(network.get("accuracies")) == [],
+        "`losses` and `accuracies` should start as empty lists",
+    )
+
+
+def check_init_scale(student: Any, class_name: str, sizes: list[int], activation: str) -> None:
+    """Normal weights of mean 0 and variance 2 / fan_in (ReLU, He) or 1 / fan_in."""
+    network = student.invoke(class_name, [sizes], {"activation": activation}, seed=11).value
+    gain = 2.0 if activation == "relu" else 1.0
+    for layer, W in enumerate(network.get("weights")):
+        fan_in = sizes[layer]
+        values = np.ravel(W)
+        expected = gain / fan_in
+        ratio = float(np.var(values) / expected)
+        rule = "He: 2 / fan_in" if activation == "relu" else "1 / fan_in"
+        check_true(
+            abs(ratio - 1) < INIT_VARIANCE_TOLERANCE,
+            f"weights[{layer}] of a {activation} {class_name} have variance {ratio:.2f} times "
+            f"the expected {rule} (fan_in = {fan_in})",
+        )
+        check_true(
+            abs(float(np.mean(values))) < 6 * np.sqrt(expected / values.size),
+            f"weights[{layer}] should have mean 0",
+        )
+        excess_kurtosis = float(np.mean((values - values.mean()) ** 4) / np.var(values) ** 2 - 3)
+        check_true(
+            abs(excess_kurtosis) < 0.3,
+            f"weights[{layer}] do not look normally distributed (draw them with np.random.randn)",
+        )
+
+
+# -- the lecture's data sets ------------------------------------------------------------------
+
+
+def moons(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The lecture's moons (300 points, noise 0.1) drawn with ``seed``; labels ``(m, 1)``."""
+    X, y = make_moons(n_samples=300, noise=0.1, random_state=seed)
+    return X, y.reshape(-1, 1).astype(float)
+
+
+def circles(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The lecture's circles (300 points, noise 0.1, factor 0.5) drawn with ``seed``."""
+    X, y = make_circles(n_samples=300, noise=0.1, factor=0.5, random_state=seed)
+    return X, y.reshape(-1, 1).astype(float)

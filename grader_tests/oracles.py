@@ -195,3 +195,84 @@ def finite_difference_gradients(
         for i in range(len(biases))
     ]
     return dW, db
+
+
+#: Ways a PyTorch training loop is commonly written wrong, each reproduced by :func:`torch_loop`.
+LOOP_MISTAKES = {
+    "no-zero-grad": "optimizer.zero_grad() is missing: PyTorch adds each step's gradients to the "
+    "previous ones",
+    "loss-after-step": "the loss is recorded after optimizer.step() (record it before the update, "
+    "as fit does)",
+    "sigmoid-twice": "the model's probabilities go through a second sigmoid (nn.BCEWithLogitsLoss "
+    "on probabilities): feed the probabilities to nn.BCELoss",
+    "softmax-before-loss": "a softmax is applied before nn.CrossEntropyLoss, which applies "
+    "log-softmax itself: feed it the logits",
+}
+
+
+@memoized
+def torch_loop(
+    weights: Arrays,
+    biases: Arrays,
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    activation: str,
+    output: str,
+    lr: float,
+    epochs: int,
+    mistake: str = "",
+) -> tuple[list[float], list[float], list[np.ndarray], list[np.ndarray]]:
+    """The lecture's full-batch training loop in float32 (PyTorch's default), trusted.
+
+    Args:
+        weights: ``(n_in, n_out)`` float32-representable weights; biases ``(1, n_out)``.
+        X: Inputs ``(m, n_in)``; y: ``(m, 1)`` 0/1 labels (``output="sigmoid"``) or ``(m,)``
+            class ids (``output="logits"``).
+        activation: Hidden activation.
+        output: ``"sigmoid"`` (model returns probabilities, ``nn.BCELoss``) or ``"logits"``
+            (``nn.CrossEntropyLoss``).
+        lr: Learning rate of ``torch.optim.SGD``.
+        epochs: Full-batch steps.
+        mistake: ``""`` or a key of :data:`LOOP_MISTAKES` (the curve that mistake gives).
+
+    Returns:
+        The loss and accuracy (percent) of each epoch before its update, and the final weights
+        ``(n_in, n_out)`` and biases ``(1, n_out)``.
+    """
+    model = torch_network(weights, biases, activation).float()
+    X_t = torch.tensor(np.asarray(X), dtype=torch.float32)
+    if output == "sigmoid":
+        y_t = torch.tensor(np.asarray(y), dtype=torch.float32)
+        criterion: nn.Module = nn.BCELoss()
+    else:
+        y_t = torch.tensor(np.asarray(y), dtype=torch.long)
+        criterion = nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    losses: list[float] = []
+    accuracies: list[float] = []
+    for _ in range(epochs):
+        logits = model(X_t)
+        if output == "sigmoid":
+            outputs = torch.sigmoid(logits)
+            scored = torch.sigmoid(outputs) if mistake == "sigmoid-twice" else outputs
+            loss = criterion(scored, y_t)
+            accuracy = ((outputs >= 0.5).float() == y_t).float().mean().item() * 100
+        else:
+            scored = torch.softmax(logits, dim=1) if mistake == "softmax-before-loss" else logits
+            loss = criterion(scored, y_t)
+            accuracy = (logits.argmax(dim=1) == y_t).float().mean().item() * 100
+        if mistake != "no-zero-grad":
+            optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if mistake == "loss-after-step":
+            with torch.no_grad():
+                after = model(X_t)
+                after = torch.sigmoid(after) if output == "sigmoid" else after
+                losses.append(float(criterion(after, y_t).item()))
+        else:
+            losses.append(float(loss.item()))
+        accuracies.append(float(accuracy))
+    W, b = parameters_of(model)
+    return losses, accuracies, [w.astype(np.float64) for w in W], [v.astype(np.float64) for v in b]

@@ -1,8 +1,9 @@
-"""Hidden checks of ``MultiClassNeuralNetwork`` (grade cells ``mc_softmax_loss``, ``mc_backward``,
-``mc_training``): the softmax output, the categorical cross-entropy and the accuracy with labels as
-class ids and as one-hot rows, back-propagation (reference, autograd, central differences) and
-training (``torch.optim.SGD``, the lecture's Iris result). Every check runs the student's class
-with the reference activation functions, so a bug in notebook 1 is not charged again here."""
+"""Hidden checks of ``MultiClassNeuralNetwork`` (grade cells ``mc_init``, ``mc_softmax_loss``,
+``mc_backward``, ``mc_training``): the initialisation as in ``NeuralNetwork``, the softmax
+output, the categorical cross-entropy and the accuracy with labels as class ids and as one-hot
+rows, back-propagation (reference, autograd, central differences) and training
+(``torch.optim.SGD``, the lecture's Iris result). Every check runs the student's class with the
+reference activation functions, so a bug in notebook 1 is not charged again here."""
 
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ from grader_tests.networks import (
     cases,
     check_fit_matches_sgd,
     check_gradients,
+    check_init_hyperparameters,
+    check_init_scale,
+    check_init_shapes,
     check_update_step,
     describe,
     draw_problem,
@@ -140,6 +144,32 @@ def unstable_mistakes(z: np.ndarray) -> dict[str, np.ndarray]:
             lambda v: np.exp(v - v.max()) / np.sum(np.exp(v - v.max()), axis=1, keepdims=True), z
         ),
     }
+
+
+# -- mc_init ----------------------------------------------------------------------------------
+
+#: Weights of this many samples per layer make the sample variance accurate to about 0.5 %.
+INIT_SIZES = [400, 300, 200]
+
+
+@pytest.mark.mc_init
+@pytest.mark.parametrize(
+    "sizes", [[4, 10, 8, 3], [1, 2], [3, 5, 4]], ids=["lecture", "no-hidden", "one-hidden"]
+)
+def test_init_shapes_and_zero_biases(student, sizes):
+    check_init_shapes(student, CLASS, sizes)
+
+
+@pytest.mark.mc_init
+def test_init_keeps_hyperparameters_and_empty_history(student):
+    check_init_hyperparameters(student, CLASS, [2, 3, 3])
+
+
+@pytest.mark.mc_init
+@pytest.mark.weight(2)
+@pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
+def test_init_scale(student, activation):
+    check_init_scale(student, CLASS, INIT_SIZES, activation)
 
 
 @pytest.mark.mc_softmax_loss

@@ -4,12 +4,9 @@ so a bug in notebook 1 is not charged again here."""
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import make_circles, make_moons
 
 import reference_impl as ref
 from grader_tests import oracles
@@ -21,9 +18,14 @@ from grader_tests.networks import (
     cases,
     check_fit_matches_sgd,
     check_gradients,
+    check_init_hyperparameters,
+    check_init_scale,
+    check_init_shapes,
     check_update_step,
+    circles,
     describe,
     draw_problem,
+    moons,
     student_network,
 )
 from grader_tests.tolerances import (
@@ -36,11 +38,10 @@ from grader_tests.tolerances import (
 CLASS = "NeuralNetwork"
 #: Weights of this many samples per layer make the sample variance accurate to about 0.5 %.
 INIT_SIZES = [400, 300, 200]
-#: A correct initialisation's sample variance is within this relative distance (over 10 sigma).
-INIT_VARIANCE_TOLERANCE = 0.06
 LEARNING_RATE = 0.1
 FIT_EPOCHS = 5
-#: The lecture's results (train accuracy in percent after 2000 epochs of full-batch descent).
+#: The lecture's results (accuracy in percent after 2000 epochs of full-batch descent), measured on
+#: a new sample of the data set drawn at grading time (a correct network: 98 to 100 % on 30 draws).
 MOONS_THRESHOLD = 97.0
 CIRCLES_THRESHOLD = 95.0
 #: The checks train fewer epochs than the lecture's 2000, at a third of the cost: the reference is
@@ -63,57 +64,19 @@ def problem_for(rng, activation, arch) -> Problem:
     "sizes", [[2, 10, 5, 1], [1, 1], [4, 3, 1]], ids=["lecture", "single-unit", "one-hidden"]
 )
 def test_init_shapes_and_zero_biases(student, sizes):
-    network = student.new(CLASS, sizes, activation="relu", learning_rate=0.05)
-    weights, biases = network.get("weights"), network.get("biases")
-    expected = [(a, b) for a, b in itertools.pairwise(sizes)]
-    check_true(
-        [np.shape(W) for W in weights] == expected,
-        f"NeuralNetwork({sizes}).weights should have shapes {expected}, "
-        f"got {[np.shape(W) for W in weights]}",
-    )
-    check_true(
-        [np.shape(b) for b in biases] == [(1, b) for _, b in expected],
-        f"NeuralNetwork({sizes}).biases should have shapes {[(1, b) for _, b in expected]}",
-    )
-    check_true(all(not np.any(b) for b in biases), "the biases should start at zero")
+    check_init_shapes(student, CLASS, sizes)
 
 
 @pytest.mark.nn_init
 def test_init_keeps_hyperparameters_and_empty_history(student):
-    network = student.new(CLASS, [2, 3, 1], activation="tanh", learning_rate=0.05)
-    check_true(network.get("lr") == 0.05, "the learning rate should be stored as `lr`")
-    check_true(
-        list(network.get("losses")) == [] and list(network.get("accuracies")) == [],
-        "`losses` and `accuracies` should start as empty lists",
-    )
+    check_init_hyperparameters(student, CLASS, [2, 3, 1])
 
 
 @pytest.mark.nn_init
 @pytest.mark.weight(2)
 @pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
 def test_init_scale(student, activation):
-    network = student.invoke(CLASS, [INIT_SIZES], {"activation": activation}, seed=11).value
-    gain = 2.0 if activation == "relu" else 1.0
-    for layer, W in enumerate(network.get("weights")):
-        fan_in = INIT_SIZES[layer]
-        values = np.ravel(W)
-        expected = gain / fan_in
-        ratio = float(np.var(values) / expected)
-        rule = "He: 2 / fan_in" if activation == "relu" else "1 / fan_in"
-        check_true(
-            abs(ratio - 1) < INIT_VARIANCE_TOLERANCE,
-            f"weights[{layer}] of a {activation} network have variance {ratio:.2f} times "
-            f"the expected {rule} (fan_in = {fan_in})",
-        )
-        check_true(
-            abs(float(np.mean(values))) < 6 * np.sqrt(expected / values.size),
-            f"weights[{layer}] should have mean 0",
-        )
-        excess_kurtosis = float(np.mean((values - values.mean()) ** 4) / np.var(values) ** 2 - 3)
-        check_true(
-            abs(excess_kurtosis) < 0.3,
-            f"weights[{layer}] do not look normally distributed (draw them with np.random.randn)",
-        )
+    check_init_scale(student, CLASS, INIT_SIZES, activation)
 
 
 # -- nn_forward -------------------------------------------------------------------------------
@@ -430,40 +393,39 @@ def test_predict_counts_one_half_as_class_one(student):
     )
 
 
-def lecture_accuracy(student, X, y, sizes, activation, epochs) -> float:
-    """Train the student's class like the lecture (lr 0.1, full batch) from fixed weights."""
+def lecture_accuracy(student, data, sizes, activation, epochs, rng) -> float:
+    """Train the student's class like the lecture (lr 0.1, full batch) from fixed weights on the
+    lecture's sample, then measure its accuracy on a new sample of the same data set drawn at
+    grading time: a network that only remembers its training points gains nothing."""
+    X, y = data(42)
     np.random.seed(42)
     weights, biases = ref.init_parameters(sizes, activation)
     problem = Problem(activation, "sigmoid", weights, biases, X, y)
     network = student_network(student, CLASS, problem, lr=0.1)
     network.invoke("fit", [X, y], {"epochs": epochs, "verbose": False}, timeout=120)
-    return float(ref.binary_accuracy(network.call("predict_proba", X), y))
+    X_new, y_new = data(int(rng.integers(1000, 2**31)))
+    return float(ref.binary_accuracy(network.call("predict_proba", X_new), y_new))
 
 
 @pytest.mark.nn_training
 @pytest.mark.weight(2)
-def test_reaches_the_lecture_accuracy_on_moons(student):
-    X, y = make_moons(n_samples=300, noise=0.1, random_state=42)
-    y = y.reshape(-1, 1).astype(float)
-    accuracy = lecture_accuracy(student, X, y, [2, 10, 5, 1], "relu", MOONS_EPOCHS)
+def test_reaches_the_lecture_accuracy_on_moons(student, rng):
+    accuracy = lecture_accuracy(student, moons, [2, 10, 5, 1], "relu", MOONS_EPOCHS, rng)
     check_true(
         accuracy >= MOONS_THRESHOLD,
         f"NeuralNetwork([2, 10, 5, 1], 'relu', 0.1) trained {MOONS_EPOCHS} epochs on the moons "
-        f"reaches {accuracy:.1f} % train accuracy; at least {MOONS_THRESHOLD:g} % expected (a "
-        "correct network reaches 99.7 % by then, 100 % after the lecture's 2000 epochs)",
+        f"reaches {accuracy:.1f} % accuracy on new points of the same data set; at least "
+        f"{MOONS_THRESHOLD:g} % expected (a correct network reaches 98 to 100 %)",
     )
 
 
 @pytest.mark.nn_training
 @pytest.mark.weight(2)
-def test_reaches_the_lecture_accuracy_on_circles(student):
-    X, y = make_circles(n_samples=300, noise=0.1, factor=0.5, random_state=42)
-    y = y.reshape(-1, 1).astype(float)
-    accuracy = lecture_accuracy(student, X, y, [2, 20, 10, 1], "tanh", CIRCLES_EPOCHS)
+def test_reaches_the_lecture_accuracy_on_circles(student, rng):
+    accuracy = lecture_accuracy(student, circles, [2, 20, 10, 1], "tanh", CIRCLES_EPOCHS, rng)
     check_true(
         accuracy >= CIRCLES_THRESHOLD,
         f"NeuralNetwork([2, 20, 10, 1], 'tanh', 0.1) trained {CIRCLES_EPOCHS} epochs on the "
-        f"circles reaches {accuracy:.1f} % train accuracy; at least {CIRCLES_THRESHOLD:g} % "
-        "expected (a correct network reaches 98.7 % by then, 99.7 % after the lecture's 2000 "
-        "epochs)",
+        f"circles reaches {accuracy:.1f} % accuracy on new points of the same data set; at least "
+        f"{CIRCLES_THRESHOLD:g} % expected (a correct network reaches 98 to 100 %)",
     )

@@ -30,3 +30,18 @@ BY_HAND_ATOL = 1e-3
 #: same float32 parameters and inputs): float32 rounding is about 6e-8 per operation.
 FLOAT32_RTOL = 1e-5
 FLOAT32_ATOL = 1e-6
+
+#: A student's gradient checker against the reference one (same step, both central differences):
+#: the two differ only by rounding, about 1e-16 * |f| / eps.
+GRADCHECK_RTOL = 1e-6
+GRADCHECK_ATOL = 1e-8
+
+#: A comparison of float64 NumPy results with a float32 PyTorch model reports differences of
+#: float32 rounding (about 1e-7); the reported values must match the trusted ones this closely.
+COMPARISON_RTOL = 1e-3
+COMPARISON_ATOL = 1e-6
+
+#: A float32 PyTorch training loop against the trusted float32 loop: the same operations, whose
+#: rounding may differ in the last bits and grow a little over the epochs.
+TORCH_LOOP_RTOL = 1e-4
+TORCH_LOOP_ATOL = 1e-5

@@ -65,6 +65,12 @@ LOGREG, ACTS, DERIVS, FWD, HAND = (
     "by_hand_solution",
 )
 NN, TORCH_MLP = "neural_network", "pytorch_mlp_solution"
+GRADCHECK, TORCH_TRAIN, VALIDATION = (
+    "gradient_check_solution",
+    "pytorch_training_solution",
+    "pytorch_validation_solution",
+)
+TORCH_MC_TRAIN = "pytorch_multiclass_training_solution"
 MC, TORCH_MC, EXPERIMENT, L2, SNAPSHOT = (
     "multiclass_network",
     "pytorch_multiclass_solution",
@@ -613,6 +619,281 @@ ALTERNATIVES += [
             L2,
             "sum(np.sum(W**2) for W in self.weights)",
             "sum(np.linalg.norm(W) ** 2 for W in self.weights)",
+        ),
+    ),
+]
+
+
+# -- the gradient checker, the validation against PyTorch and the PyTorch training loops -------
+BUGS += [
+    bug(
+        "numerical-gradient-one-sided",
+        NB2,
+        "gradient_check",
+        Edit(
+            GRADCHECK,
+            "        x[index] = original - eps\n        f_minus = f(x)\n        x[index] = original\n"
+            "        grad[index] = (f_plus - f_minus) / (2 * eps)",
+            "        x[index] = original\n        f_minus = f(x)\n"
+            "        grad[index] = (f_plus - f_minus) / eps",
+        ),
+    ),
+    bug(
+        "numerical-gradient-changes-x",
+        NB2,
+        "gradient_check",
+        Edit(
+            GRADCHECK, "    x = np.array(x, dtype=float)  # a private copy", "    x = x  # no copy"
+        ),
+        Edit(GRADCHECK, "        x[index] = original\n        grad", "        grad"),
+    ),
+    bug(
+        "relative-error-divided-by-a",
+        NB2,
+        "gradient_check",
+        Edit(
+            GRADCHECK,
+            "scale = max(np.linalg.norm(a), np.linalg.norm(b))",
+            "scale = np.linalg.norm(a) if np.linalg.norm(a) else np.linalg.norm(b)",
+        ),
+    ),
+    bug(
+        "copy-weights-without-transpose",
+        NB2,
+        "pytorch_validation",
+        Edit(
+            VALIDATION,
+            "linear.weight.copy_(torch.as_tensor(W.T, dtype=linear.weight.dtype))",
+            "linear.weight.copy_(torch.as_tensor(W, dtype=linear.weight.dtype).reshape(linear.weight.shape))",
+        ),
+    ),
+    bug(
+        "compare-gradients-not-transposed",
+        NB2,
+        "pytorch_validation",
+        Edit(
+            VALIDATION,
+            "np.abs(d - linear.weight.grad.numpy().T)",
+            "np.abs(d.ravel() - linear.weight.grad.numpy().ravel())",
+        ),
+    ),
+    bug(
+        "compare-with-detached-output",
+        NB2,
+        "pytorch_validation",
+        Edit(
+            VALIDATION,
+            "    outputs = model(torch.as_tensor(X, dtype=dtype))\n",
+            "    outputs = model(torch.as_tensor(X, dtype=dtype)).detach()\n",
+        ),
+    ),
+    bug(
+        "same-weights-without-copying",
+        NB2,
+        "pytorch_validation",
+        Edit(
+            VALIDATION,
+            "    copy_weights_to_torch(network, model)  # the same start\n    dtype",
+            "    dtype",
+        ),
+    ),
+    bug(
+        "train-pytorch-without-zero-grad",
+        NB2,
+        "pytorch_training",
+        Edit(TORCH_TRAIN, "        optimizer.zero_grad()  # backward pass and update\n", ""),
+    ),
+    bug(
+        "train-pytorch-bce-with-logits-on-probabilities",
+        NB2,
+        "pytorch_training",
+        Edit(TORCH_TRAIN, "criterion = nn.BCELoss()", "criterion = nn.BCEWithLogitsLoss()"),
+    ),
+    bug(
+        "train-pytorch-loss-after-the-step",
+        NB2,
+        "pytorch_training",
+        Edit(
+            TORCH_TRAIN,
+            "        losses.append(loss.item())\n",
+            "        with torch.no_grad():\n"
+            "            losses.append(criterion(model(X_tensor), y_tensor).item())\n",
+        ),
+    ),
+    bug(
+        "train-multiclass-softmax-before-cross-entropy",
+        NB3,
+        "pytorch_multiclass_training",
+        Edit(
+            TORCH_MC_TRAIN,
+            "        loss = criterion(outputs, y_tensor)",
+            "        loss = criterion(torch.softmax(outputs, dim=1), y_tensor)",
+        ),
+    ),
+    bug(
+        "train-multiclass-accuracy-as-fraction",
+        NB3,
+        "pytorch_multiclass_training",
+        Edit(TORCH_MC_TRAIN, ".float().mean().item() * 100)", ".float().mean().item())"),
+    ),
+    bug(
+        "mc-init-he-for-every-activation",
+        NB3,
+        "mc_init",
+        Edit(
+            MC,
+            'scale = np.sqrt((2.0 if activation == "relu" else 1.0) / layer_sizes[i])',
+            "scale = np.sqrt(2.0 / layer_sizes[i])",
+        ),
+    ),
+    bug(
+        "mc-init-random-biases",
+        NB3,
+        "mc_init",
+        Edit(
+            MC,
+            "            self.biases.append(np.zeros((1, layer_sizes[i + 1])))",
+            "            self.biases.append(0.01 * np.random.randn(1, layer_sizes[i + 1]))",
+        ),
+    ),
+]
+
+ALTERNATIVES += [
+    alternative(  # layers as named attributes, activations as functional calls
+        "pytorch-mlp-named-layers-functional-activations",
+        NB2,
+        Edit(
+            TORCH_MLP,
+            """        activations = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
+        layers = []
+        for i in range(len(layer_sizes) - 1):
+            layers.append(nn.Linear(layer_sizes[i], layer_sizes[i + 1]))
+            if i < len(layer_sizes) - 2:  # hidden layers only
+                layers.append(activations[activation]())
+        self.network = nn.Sequential(*layers)""",
+            """        self.activation = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}[activation]
+        self.n_layers = len(layer_sizes) - 1
+        for i in range(self.n_layers):
+            self.add_module(f"linear{i}", nn.Linear(layer_sizes[i], layer_sizes[i + 1]))""",
+        ),
+        Edit(
+            TORCH_MLP,
+            "        return torch.sigmoid(self.network(x))",
+            """        for i, layer in enumerate(self.children()):
+            x = layer(x)
+            if i < self.n_layers - 1:
+                x = self.activation(x)
+        return torch.sigmoid(x)""",
+        ),
+    ),
+    alternative(  # an nn.ModuleList of linear layers, torch.nn.functional activations
+        "pytorch-multiclass-module-list-functional-relu",
+        NB3,
+        Edit(
+            TORCH_MC,
+            """        layers = []
+        previous = input_size
+        for hidden_size in hidden_sizes:
+            layers.append(nn.Linear(previous, hidden_size))
+            layers.append(nn.ReLU())
+            previous = hidden_size
+        layers.append(nn.Linear(previous, num_classes))
+        self.network = nn.Sequential(*layers)""",
+            """        sizes = [input_size, *hidden_sizes]
+        self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes, sizes[1:]))
+        self.output = nn.Linear(sizes[-1], num_classes)""",
+        ),
+        Edit(
+            TORCH_MC,
+            "        return self.network(x)",
+            """        for layer in self.hidden:
+            x = torch.nn.functional.relu(layer(x))
+        return self.output(x)""",
+        ),
+    ),
+    alternative(  # the output sigmoid as a module at the end of the nn.Sequential
+        "pytorch-mlp-sigmoid-module",
+        NB2,
+        Edit(
+            TORCH_MLP,
+            "        self.network = nn.Sequential(*layers)",
+            "        self.network = nn.Sequential(*layers, nn.Sigmoid())",
+        ),
+        Edit(
+            TORCH_MLP,
+            "        return torch.sigmoid(self.network(x))",
+            "        return self.network(x)",
+        ),
+    ),
+    alternative(  # model.zero_grad() after the step, float(loss), accuracy without the graph
+        "train-pytorch-zero-grad-after-the-step",
+        NB2,
+        Edit(TORCH_TRAIN, "        optimizer.zero_grad()  # backward pass and update\n", ""),
+        Edit(
+            TORCH_TRAIN,
+            "        optimizer.step()\n        losses.append(loss.item())\n"
+            "        accuracies.append(((outputs >= 0.5).float() == y_tensor).float().mean().item() * 100)",
+            "        optimizer.step()\n        model.zero_grad()\n        losses.append(float(loss))\n"
+            "        with torch.no_grad():\n"
+            "            accuracies.append(100.0 * float(torch.mean(((outputs >= 0.5) == (y_tensor == 1)).double())))",
+        ),
+    ),
+    alternative(  # parameters read in pairs from model.parameters(), functional loss
+        "compare-with-pytorch-through-parameters",
+        NB2,
+        Edit(
+            VALIDATION,
+            """    linears = [module for module in model.modules() if isinstance(module, nn.Linear)]
+    dtype = linears[0].weight.dtype
+    model.zero_grad()
+    outputs = model(torch.as_tensor(X, dtype=dtype))
+    loss = nn.BCELoss()(outputs, torch.as_tensor(y, dtype=dtype))
+    loss.backward()
+    return {
+        "output": float(np.max(np.abs(y_hat - outputs.detach().numpy()))),
+        "dW": [float(np.max(np.abs(d - linear.weight.grad.numpy().T))) for d, linear in zip(dW, linears)],
+        "db": [float(np.max(np.abs(np.reshape(d, -1) - linear.bias.grad.numpy()))) for d, linear in zip(db, linears)],
+    }""",
+            """    params = list(model.parameters())
+    for p in params:
+        p.grad = None
+    outputs = model(torch.tensor(X, dtype=torch.float32))
+    torch.nn.functional.binary_cross_entropy(outputs, torch.tensor(y, dtype=torch.float32)).backward()
+    weights, biases = params[0::2], params[1::2]
+    return {
+        "output": np.abs(y_hat - outputs.detach().numpy()).max().item(),
+        "dW": [np.abs(d - w.grad.T.numpy()).max().item() for d, w in zip(dW, weights)],
+        "db": [np.abs(np.ravel(d) - b.grad.numpy()).max().item() for d, b in zip(db, biases)],
+    }""",
+        ),
+    ),
+    alternative(  # np.nditer over the entries, x copied with .copy()
+        "numerical-gradient-nditer",
+        NB2,
+        Edit(
+            GRADCHECK,
+            """    x = np.array(x, dtype=float)  # a private copy, perturbed one entry at a time
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):""",
+            """    x = np.asarray(x, dtype=float).copy()
+    grad = np.zeros_like(x)
+    iterator = np.nditer(x, flags=["multi_index"])
+    for _ in iterator:
+        index = iterator.multi_index""",
+        ),
+    ),
+    alternative(  # torch.nn.functional.cross_entropy and torch.optim imported under its own name
+        "train-multiclass-functional-cross-entropy",
+        NB3,
+        Edit(
+            TORCH_MC_TRAIN,
+            "    criterion = nn.CrossEntropyLoss()\n",
+            "    criterion = torch.nn.functional.cross_entropy\n",
+        ),
+        Edit(
+            TORCH_MC_TRAIN,
+            "    optimizer = optim.SGD(model.parameters(), lr=lr)",
+            "    optimizer = torch.optim.SGD(model.parameters(), lr=lr)",
         ),
     ),
 ]

@@ -109,7 +109,7 @@ def test_the_attacks_needed_their_honest_bug(attacked):
     """Most attacks hide a broken relu: without the attack it must cost points (else the attack
     tests would prove nothing)."""
     expected = honest_points(attacked, ATTACKS[0], NB1)
-    assert expected["activations"] < 4
+    assert expected["activations"] < 3
 
 
 @pytest.mark.skipif(not NAMESPACES, reason="needs bubblewrap's namespaces")
@@ -136,7 +136,7 @@ def test_printed_scores_are_replaced_by_the_trusted_feedback(attacked):
     activations = nb.cells[grade_cell_index(nb, "activations")]
     assert [output.output_type for output in activations.outputs] == ["stream", "execute_result"]
     assert activations.outputs[0].text.startswith("Graded outside your notebook")
-    assert float(activations.outputs[1].data["text/plain"]) < 4
+    assert float(activations.outputs[1].data["text/plain"]) < 3
 
 
 # -- bad input ---------------------------------------------------------------------------------
@@ -163,8 +163,8 @@ def test_bad_input_costs_only_what_it_breaks(bad_batch, hostile):
 def test_points_come_from_the_source_not_the_submission(bad_batch):
     course, _ = bad_batch
     stored = grades(course, "attack-changed-metadata-and-points")
-    assert stored["activations"] == (4.0, 4.0)
-    assert stored["derivatives"][1] == 5.0
+    assert stored["activations"] == (3.0, 3.0)
+    assert stored["derivatives"][1] == 4.0
     assert "my_derivatives" not in stored
 
 

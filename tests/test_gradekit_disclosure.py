@@ -68,6 +68,30 @@ DISCLOSURE = Disclosure.of([("cell 1 'activations'", SOURCE)])
         pytest.param("ValueError", "[[0.125, -1.5], [2.25, 0.0]]", False, id="input-values"),
         pytest.param("KeyError", "'0.125'", False, id="key-made-of-a-value"),
         pytest.param("ValueError", "x must be 2-D ", False, id="literal-plus-a-space"),
+        pytest.param(
+            "RuntimeError",
+            "element 0 of tensors does not require grad and does not have a grad_fn",
+            True,
+            id="torch-detached",
+        ),
+        pytest.param(
+            "RuntimeError",
+            "mat1 and mat2 shapes cannot be multiplied (16x2 and 10x2)",
+            True,
+            id="torch-shapes",
+        ),
+        pytest.param(
+            "RuntimeError",
+            "mat1 and mat2 must have the same dtype, but got Double and Float",
+            True,
+            id="torch-dtypes",
+        ),
+        pytest.param(
+            "RuntimeError",
+            "mat1 and mat2 must have the same dtype, but got q0_125 and Float",
+            False,
+            id="torch-dtype-not-a-dtype",
+        ),
     ],
 )
 def test_a_message_is_shown_only_when_it_cannot_carry_hidden_inputs(kind, message, shown):

@@ -25,7 +25,7 @@ def kernel_namespace(monkeypatch) -> dict:
 
 def test_source_cell_gets_full_points_as_a_plain_float(kernel_namespace, capsys):
     points = grade_cell("activations", namespace=kernel_namespace)
-    assert type(points) is float and points == 4.0
+    assert type(points) is float and points == 3.0
     assert "Graded outside your notebook" in capsys.readouterr().out
 
 

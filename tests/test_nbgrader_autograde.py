@@ -32,10 +32,12 @@ REFLECTIONS = {
 }
 #: An unanswered reflection scores 0 automatically (nbgrader sees the stub is unchanged).
 NOTEBOOK3_CELLS = {
+    "mc_init",
     "mc_softmax_loss",
     "mc_backward",
     "mc_training",
     "pytorch_multiclass",
+    "pytorch_multiclass_training",
     "experiments",
     "l2_regularisation",
     "weight_snapshot",

@@ -21,6 +21,8 @@ import nbformat
 import numpy as np
 import pytest
 
+from grader_tests import inventory
+
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "source" / "mlp_from_scratch"
 NB1 = "01_linear_models_and_activations.ipynb"
@@ -35,21 +37,32 @@ TOTAL_POINTS = 100
 #: Autograder test cells: grade id -> points.
 AUTOGRADED: dict[str, dict[str, int]] = {
     NB1: {
-        "logreg_predictions": 4,
-        "logreg_training": 4,
-        "activations": 4,
-        "derivatives": 5,
+        "logreg_predictions": 3,
+        "logreg_training": 3,
+        "activations": 3,
+        "derivatives": 4,
         "forward_example": 3,
         "by_hand": 2,
     },
-    NB2: {"nn_init": 3, "nn_forward": 6, "nn_backward": 10, "nn_training": 8, "pytorch_mlp": 5},
+    NB2: {
+        "nn_init": 2,
+        "nn_forward": 5,
+        "nn_backward": 8,
+        "gradient_check": 4,
+        "nn_training": 6,
+        "pytorch_mlp": 4,
+        "pytorch_training": 4,
+        "pytorch_validation": 6,
+    },
     NB3: {
-        "mc_softmax_loss": 6,
-        "mc_backward": 8,
-        "mc_training": 5,
-        "pytorch_multiclass": 4,
-        "experiments": 4,
-        "l2_regularisation": 5,
+        "mc_init": 2,
+        "mc_softmax_loss": 4,
+        "mc_backward": 6,
+        "mc_training": 4,
+        "pytorch_multiclass": 3,
+        "pytorch_multiclass_training": 3,
+        "experiments": 3,
+        "l2_regularisation": 4,
         "weight_snapshot": 2,
     },
 }
@@ -78,10 +91,17 @@ SOLUTIONS: dict[str, set[str]] = {
         "forward_example_solution",
         "by_hand_solution",
     },
-    NB2: {"neural_network", "pytorch_mlp_solution"},
+    NB2: {
+        "neural_network",
+        "gradient_check_solution",
+        "pytorch_mlp_solution",
+        "pytorch_training_solution",
+        "pytorch_validation_solution",
+    },
     NB3: {
         "multiclass_network",
         "pytorch_multiclass_solution",
+        "pytorch_multiclass_training_solution",
         "experiments_solution",
         "l2_solution",
         "snapshot_solution",
@@ -93,11 +113,14 @@ METRICS: dict[str, dict[str, tuple[float, float]]] = {
     NB2: {
         "nn_moons_accuracy": (97.0, 100.0),
         "nn_circles_accuracy": (95.0, 100.0),
-        "torch_moons_accuracy": (0.0, 100.0),
+        "torch_moons_accuracy": (97.0, 100.0),
+        "torch_circles_accuracy": (95.0, 100.0),
+        "max_validation_difference": (0.0, 1e-5),
+        "max_same_weights_loss_difference": (0.0, 1e-5),
     },
     NB3: {
         "iris_test_accuracy": (90.0, 100.0),
-        "torch_iris_test_accuracy": (0.0, 100.0),
+        "torch_iris_test_accuracy": (90.0, 100.0),
         "sklearn_iris_test_accuracy": (0.0, 100.0),
     },
 }
@@ -105,8 +128,7 @@ METRICS: dict[str, dict[str, tuple[float, float]]] = {
 HIDDEN_REGION = re.compile(r"### BEGIN HIDDEN TESTS\n.*?### END HIDDEN TESTS\n?", re.DOTALL)
 #: The end of every test cell; `gradekit release` writes the real number of hidden checks.
 HIDDEN_TAIL = re.compile(
-    r"# Hidden checks: \d+ more checks? run when your notebook is graded \(reference NumPy "
-    r"implementation, PyTorch autograd, finite differences\)\.\n"
+    r"# Hidden checks: \d+ more checks? run when your notebook is graded \((?P<oracles>[^)]+)\)\.\n"
     r"### BEGIN HIDDEN TESTS\n"
     r"from gradekit\.kernel import grade_cell\n"
     r'float\(grade_cell\("(?P<grade_id>\w+)"\)\)\n'
@@ -226,6 +248,50 @@ def test_test_cells_end_with_their_hidden_region(name: str) -> None:
             assert "assert " in public, f"{meta['grade_id']} has no public checks"
             tail = HIDDEN_TAIL.search(cell.source)
             assert tail and tail["grade_id"] == meta["grade_id"], meta["grade_id"]
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_hidden_checks_lines_name_the_oracles_the_checks_use(name: str) -> None:
+    """Each test cell's line names exactly the oracles its hidden checks reach (read from the
+    graders by ``grader_tests.inventory``; ``python -m grader_tests.inventory`` rewrites them)."""
+    used = inventory.oracles_by_cell(AUTOGRADED[name])
+    for cell in read(name).cells:
+        meta = nbgrader_meta(cell)
+        if meta.get("grade") and not meta.get("solution"):
+            stated = inventory.stated(cell.source)
+            assert stated == inventory.describe(used[meta["grade_id"]]), meta["grade_id"]
+
+
+def test_inventory_reads_what_each_check_uses(tmp_path: Path) -> None:
+    """The inventory follows helper functions and ignores the mistakes only named in messages;
+    a check that starts using another oracle changes its cell's line."""
+    suite = tmp_path / "grader_tests"
+    suite.mkdir()
+    (suite / "oracles.py").write_text("def torch_forward():\n    return 1\n")
+    (suite / "helpers.py").write_text(
+        "import reference_impl as ref\n\n"
+        "def expected():\n    return ref.relu(1)\n\n"
+        "def draw_inputs():\n    return ref.sigmoid(0)\n"
+    )
+    (suite / "test_a.py").write_text(
+        "import pytest\nimport reference_impl as ref\n"
+        "from grader_tests import oracles\n"
+        "from grader_tests.helpers import draw_inputs, expected\n\n"
+        "@pytest.mark.one\ndef test_one():\n    draw_inputs()\n"
+        "    check_close(expected(), 1, mistakes={'x': oracles.torch_forward()})\n\n"
+        "@pytest.mark.two\ndef test_two():\n    oracles.torch_forward()\n\n"
+        "@pytest.mark.three\ndef test_three():\n    assert ACCURACY_THRESHOLD\n"
+        "    assert ref.BY_HAND_ANSWERS\n"
+    )
+    found = inventory.oracles_by_cell(["one", "two", "three", "four"], suite)
+    assert found == {
+        "one": [inventory.REFERENCE],
+        "two": [inventory.PYTORCH],
+        "three": [inventory.LECTURE, inventory.WORKED],
+        "four": [],
+    }
+    cell = "# Hidden checks: 3 more checks run when your notebook is graded (PyTorch).\n"
+    assert inventory.stated(cell) == "PyTorch" != inventory.describe(found["one"])
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
