@@ -77,6 +77,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "weight(value): the check's weight within its grade cell")
+    config.addinivalue_line(
+        "markers", "grade_cell(grade_id): the grade cell whose points the check counts for"
+    )
     if config.pluginmanager.has_plugin(PLUGIN_NAME) or not config.getoption("--notebook"):
         return
     notebook_path = Path(config.getoption("--notebook")).resolve()
@@ -147,11 +150,11 @@ def support_files(folder: Path) -> dict[str, str]:
 
 
 def grade_item_of(item: pytest.Item, grade_ids: list[str]) -> str | None:
-    """The grade id among ``grade_ids`` that ``item`` is marked with, if any."""
-    for marker in item.iter_markers():
-        if marker.name in grade_ids:
-            return marker.name
-    return None
+    """The grade id among ``grade_ids`` of ``item``'s ``grade_cell`` marker, if any."""
+    marker = item.get_closest_marker("grade_cell")
+    if marker is None or len(marker.args) != 1 or marker.args[0] not in grade_ids:
+        return None
+    return str(marker.args[0])
 
 
 class GradingSession:

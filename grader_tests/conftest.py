@@ -2,8 +2,8 @@
 
 Run one notebook's checks with ``pytest grader_tests --notebook PATH`` (the engine's pytest plugin,
 :mod:`gradekit.pytest_plugin`, loads the notebook's definitions into a separate process). Each
-check is marked with the grade id of the cell it counts for (``@pytest.mark.activations``) and
-may carry ``@pytest.mark.weight(w)``.
+check is marked with the grade cell it counts for (``@pytest.mark.grade_cell("activations")``)
+and may carry ``@pytest.mark.weight(w)``.
 """
 
 from __future__ import annotations
@@ -141,11 +141,6 @@ DEFAULT_SEED = 5
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--grader-seed", type=int, default=DEFAULT_SEED, help="seed of hidden inputs")
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    for grade_id in GRADED_NAMES:
-        config.addinivalue_line("markers", f"{grade_id}: checks of the grade cell '{grade_id}'")
 
 
 @pytest.fixture(scope="session")

@@ -162,9 +162,15 @@ def _grade_ids(function: ast.FunctionDef, grade_ids: Iterable[str]) -> set[str]:
     wanted = set(grade_ids)
     marks = set()
     for decorator in function.decorator_list:
-        node = decorator.func if isinstance(decorator, ast.Call) else decorator
-        if isinstance(node, ast.Attribute) and node.attr in wanted:
-            marks.add(node.attr)
+        if (
+            isinstance(decorator, ast.Call)
+            and isinstance(decorator.func, ast.Attribute)
+            and decorator.func.attr == "grade_cell"
+            and decorator.args
+            and isinstance(decorator.args[0], ast.Constant)
+            and decorator.args[0].value in wanted
+        ):
+            marks.add(decorator.args[0].value)
     return marks
 
 

@@ -91,7 +91,7 @@ def derivative_mistakes(name: str, x: np.ndarray) -> dict[str, np.ndarray]:
 # -- activations ------------------------------------------------------------------------------
 
 
-@pytest.mark.activations
+@pytest.mark.grade_cell("activations")
 @pytest.mark.parametrize(("name", "shape"), cases(ACTIVATIONS, SHAPES))
 def test_matches_reference(student, rng, name, shape):
     x = away_from_zero(rng, shape)
@@ -105,7 +105,7 @@ def test_matches_reference(student, rng, name, shape):
     )
 
 
-@pytest.mark.activations
+@pytest.mark.grade_cell("activations")
 @pytest.mark.parametrize(("name", "shape"), cases(ACTIVATIONS, TORCH_SHAPES))
 def test_matches_torch(student, rng, name, shape):
     x = away_from_zero(rng, shape)
@@ -120,7 +120,7 @@ def test_matches_torch(student, rng, name, shape):
     )
 
 
-@pytest.mark.activations
+@pytest.mark.grade_cell("activations")
 @pytest.mark.weight(2)
 @pytest.mark.parametrize("name", ["sigmoid", "tanh"])
 def test_extreme_inputs_give_finite_values(student, name):
@@ -134,7 +134,7 @@ def test_extreme_inputs_give_finite_values(student, name):
     )
 
 
-@pytest.mark.activations
+@pytest.mark.grade_cell("activations")
 def test_leaky_relu_uses_alpha(student, rng):
     x = away_from_zero(rng, (4, 3))
     check_close(
@@ -147,7 +147,7 @@ def test_leaky_relu_uses_alpha(student, rng):
     )
 
 
-@pytest.mark.activations
+@pytest.mark.grade_cell("activations")
 @pytest.mark.parametrize("name", ACTIVATIONS)
 def test_does_not_modify_its_input(student, rng, name):
     x = away_from_zero(rng, (4, 3))
@@ -161,7 +161,7 @@ def test_does_not_modify_its_input(student, rng, name):
 # -- derivatives ------------------------------------------------------------------------------
 
 
-@pytest.mark.derivatives
+@pytest.mark.grade_cell("derivatives")
 @pytest.mark.parametrize(("name", "shape"), cases(DERIVATIVES, SHAPES))
 def test_derivative_matches_reference(student, rng, name, shape):
     x = away_from_zero(rng, shape)
@@ -175,7 +175,7 @@ def test_derivative_matches_reference(student, rng, name, shape):
     )
 
 
-@pytest.mark.derivatives
+@pytest.mark.grade_cell("derivatives")
 @pytest.mark.parametrize(("name", "shape"), cases(DERIVATIVES, TORCH_SHAPES))
 def test_derivative_matches_autograd(student, rng, name, shape):
     x = away_from_zero(rng, shape)
@@ -192,7 +192,7 @@ def test_derivative_matches_autograd(student, rng, name, shape):
     )
 
 
-@pytest.mark.derivatives
+@pytest.mark.grade_cell("derivatives")
 @pytest.mark.parametrize("name", DERIVATIVES)
 def test_derivative_matches_central_differences(student, rng, name):
     x = away_from_zero(rng, (5, 3))
@@ -212,7 +212,7 @@ def test_derivative_matches_central_differences(student, rng, name):
     )
 
 
-@pytest.mark.derivatives
+@pytest.mark.grade_cell("derivatives")
 @pytest.mark.parametrize(
     ("name", "expected", "rule"),
     [
@@ -236,7 +236,7 @@ def test_derivative_convention_at_zero(student, name, expected, rule):
     )
 
 
-@pytest.mark.derivatives
+@pytest.mark.grade_cell("derivatives")
 @pytest.mark.parametrize("name", ["sigmoid_derivative", "tanh_derivative"])
 def test_derivative_extreme_inputs_give_finite_values(student, name):
     x = np.array([[-EXTREME, -20.0, 0.0, 20.0, EXTREME]])
@@ -249,7 +249,7 @@ def test_derivative_extreme_inputs_give_finite_values(student, name):
     )
 
 
-@pytest.mark.derivatives
+@pytest.mark.grade_cell("derivatives")
 def test_leaky_relu_derivative_uses_alpha(student, rng):
     x = away_from_zero(rng, (4, 3))
     check_close(
@@ -262,7 +262,7 @@ def test_leaky_relu_derivative_uses_alpha(student, rng):
     )
 
 
-@pytest.mark.derivatives
+@pytest.mark.grade_cell("derivatives")
 @pytest.mark.parametrize("name", DERIVATIVES)
 def test_derivative_does_not_modify_its_input(student, rng, name):
     x = away_from_zero(rng, (4, 3))

@@ -133,7 +133,7 @@ def torch_outputs(example: Example) -> tuple[np.ndarray, ...]:
 # -- forward_example --------------------------------------------------------------------------
 
 
-@pytest.mark.forward_example
+@pytest.mark.grade_cell("forward_example")
 @pytest.mark.parametrize(("index", "shape"), cases(SHAPES))
 def test_matches_reference(student, rng, index, shape):
     example = draw_example(rng, shape)
@@ -149,7 +149,7 @@ def test_matches_reference(student, rng, index, shape):
     )
 
 
-@pytest.mark.forward_example
+@pytest.mark.grade_cell("forward_example")
 @pytest.mark.parametrize(("index", "shape"), cases(TORCH_SHAPES))
 def test_matches_torch(student, rng, index, shape):
     example = draw_example(rng, shape)
@@ -165,7 +165,7 @@ def test_matches_torch(student, rng, index, shape):
     )
 
 
-@pytest.mark.forward_example
+@pytest.mark.grade_cell("forward_example")
 def test_does_not_modify_its_inputs(student, rng):
     example = draw_example(rng, SHAPES["lecture"])
     after = student.invoke(FUNCTION, example.arguments, return_args=True).args_after
@@ -223,7 +223,7 @@ def by_hand_value(student, key: str) -> Any:
     return answers[key]
 
 
-@pytest.mark.by_hand
+@pytest.mark.grade_cell("by_hand")
 @pytest.mark.parametrize("key", list(ref.BY_HAND_ANSWERS))
 def test_by_hand_value(student, key):
     value = by_hand_value(student, key)

@@ -63,7 +63,7 @@ def forward_difference(f, x: np.ndarray, eps: float) -> np.ndarray:
     return grad
 
 
-@pytest.mark.gradient_check
+@pytest.mark.grade_cell("gradient_check")
 @pytest.mark.parametrize("name", list(FUNCTIONS))
 def test_numerical_gradient_matches_reference(student, rng, name):
     x, constants = draw(rng, name)
@@ -104,7 +104,7 @@ def test_numerical_gradient_matches_reference(student, rng, name):
     )
 
 
-@pytest.mark.gradient_check
+@pytest.mark.grade_cell("gradient_check")
 def test_numerical_gradient_uses_the_given_step(student, rng):
     """A step given by the caller is used (eps = 1e-3 changes the result measurably)."""
     x = rng.normal(size=(4,))
@@ -145,7 +145,7 @@ def pair(rng, case: str) -> tuple[np.ndarray, np.ndarray]:
     return 1e-8 * a, 2e-8 * a  # "tiny": scale-free
 
 
-@pytest.mark.gradient_check
+@pytest.mark.grade_cell("gradient_check")
 @pytest.mark.parametrize("case", ["close", "different", "equal", "both-zero", "one-zero", "tiny"])
 def test_relative_error_matches_reference(student, rng, case):
     a, b = pair(rng, case)

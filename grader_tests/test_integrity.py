@@ -30,7 +30,7 @@ def definitions(graded_notebook: Notebook, notebook_grade_ids: list[str]) -> Def
 @pytest.mark.parametrize(
     "item",
     [
-        pytest.param(item, marks=getattr(pytest.mark, item), id=item)
+        pytest.param(item, marks=pytest.mark.grade_cell(item), id=item)
         for item in GRADED_NAMES
         if item not in SOURCE_ITEMS
     ],

@@ -128,7 +128,7 @@ def as_column(value, what: str) -> np.ndarray:
 # -- logreg_predictions -----------------------------------------------------------------------
 
 
-@pytest.mark.logreg_predictions
+@pytest.mark.grade_cell("logreg_predictions")
 @pytest.mark.parametrize("n", [1, 2, 5], ids=["single-feature", "lecture", "five-features"])
 def test_init_shapes_and_hyperparameters(student, n):
     model = student.new(CLASS, n, lr=0.05)
@@ -147,7 +147,7 @@ def test_init_shapes_and_hyperparameters(student, n):
     )
 
 
-@pytest.mark.logreg_predictions
+@pytest.mark.grade_cell("logreg_predictions")
 @pytest.mark.parametrize("shape", shape_cases(SHAPES))
 def test_sigmoid_matches_reference(student, rng, shape):
     model = student.new(CLASS, 2)
@@ -165,7 +165,7 @@ def test_sigmoid_matches_reference(student, rng, shape):
     )
 
 
-@pytest.mark.logreg_predictions
+@pytest.mark.grade_cell("logreg_predictions")
 @pytest.mark.parametrize("shape", shape_cases(TORCH_SHAPES))
 def test_sigmoid_matches_torch(student, rng, shape):
     model = student.new(CLASS, 2)
@@ -179,7 +179,7 @@ def test_sigmoid_matches_torch(student, rng, shape):
     )
 
 
-@pytest.mark.logreg_predictions
+@pytest.mark.grade_cell("logreg_predictions")
 @pytest.mark.weight(2)
 def test_sigmoid_extreme_inputs_give_finite_values(student):
     model = student.new(CLASS, 2)
@@ -193,7 +193,7 @@ def test_sigmoid_extreme_inputs_give_finite_values(student):
     )
 
 
-@pytest.mark.logreg_predictions
+@pytest.mark.grade_cell("logreg_predictions")
 @pytest.mark.parametrize("shape", shape_cases(SHAPES))
 def test_forward_matches_reference(student, rng, shape):
     problem = draw_problem(rng, shape)
@@ -207,7 +207,7 @@ def test_forward_matches_reference(student, rng, shape):
     )
 
 
-@pytest.mark.logreg_predictions
+@pytest.mark.grade_cell("logreg_predictions")
 @pytest.mark.parametrize("shape", shape_cases(TORCH_SHAPES))
 def test_forward_matches_torch(student, rng, shape):
     problem = draw_problem(rng, shape)
@@ -221,7 +221,7 @@ def test_forward_matches_torch(student, rng, shape):
     )
 
 
-@pytest.mark.logreg_predictions
+@pytest.mark.grade_cell("logreg_predictions")
 def test_forward_saturated_outputs_are_finite(student, rng):
     problem = draw_problem(rng, SHAPES["lecture"])
     problem.W = 1000 * problem.W
@@ -234,7 +234,7 @@ def test_forward_saturated_outputs_are_finite(student, rng):
     )
 
 
-@pytest.mark.logreg_predictions
+@pytest.mark.grade_cell("logreg_predictions")
 def test_forward_does_not_modify_its_input(student, rng):
     problem = draw_problem(rng, SHAPES["lecture"])
     model = student_model(student, problem)
@@ -242,7 +242,7 @@ def test_forward_does_not_modify_its_input(student, rng):
     check_true(np.array_equal(after[0][0], problem.X), "forward(X) changed the caller's array X")
 
 
-@pytest.mark.logreg_predictions
+@pytest.mark.grade_cell("logreg_predictions")
 @pytest.mark.parametrize("m", [1, 12], ids=["batch1", "batch12"])
 def test_compute_loss_matches_torch(student, rng, m):
     y_pred = rng.uniform(0.02, 0.98, size=(m, 1))
@@ -263,7 +263,7 @@ def test_compute_loss_matches_torch(student, rng, m):
     )
 
 
-@pytest.mark.logreg_predictions
+@pytest.mark.grade_cell("logreg_predictions")
 def test_compute_loss_clips_certain_predictions(student):
     y_pred = np.array([[0.0], [1.0], [1.0], [0.0]])
     y_true = np.array([[1.0], [0.0], [1.0], [0.0]])
@@ -276,7 +276,7 @@ def test_compute_loss_clips_certain_predictions(student):
     )
 
 
-@pytest.mark.logreg_predictions
+@pytest.mark.grade_cell("logreg_predictions")
 def test_compute_accuracy_matches_reference(student, rng):
     y_pred = rng.uniform(0, 1, size=(20, 1))
     y_pred[:3] = 0.5  # the threshold counts 0.5 as class 1
@@ -297,7 +297,7 @@ def test_compute_accuracy_matches_reference(student, rng):
     )
 
 
-@pytest.mark.logreg_predictions
+@pytest.mark.grade_cell("logreg_predictions")
 @pytest.mark.parametrize("shape", shape_cases(SHAPES))
 def test_predict_matches_reference(student, rng, shape):
     problem = draw_problem(rng, shape)
@@ -311,7 +311,7 @@ def test_predict_matches_reference(student, rng, shape):
     )
 
 
-@pytest.mark.logreg_predictions
+@pytest.mark.grade_cell("logreg_predictions")
 def test_predict_counts_one_half_as_class_one(student):
     problem = Problem(np.zeros((2, 1)), np.zeros((1, 1)), np.ones((4, 2)), np.ones((4, 1)))
     check_close(
@@ -323,7 +323,7 @@ def test_predict_counts_one_half_as_class_one(student):
     )
 
 
-@pytest.mark.logreg_predictions
+@pytest.mark.grade_cell("logreg_predictions")
 @pytest.mark.parametrize("shape", shape_cases(TORCH_SHAPES))
 def test_predict_proba_matches_reference(student, rng, shape):
     problem = draw_problem(rng, shape)
@@ -396,7 +396,7 @@ def student_gradients(student, problem: Problem):
     return model.call("backward", problem.X, problem.probabilities, problem.y)
 
 
-@pytest.mark.logreg_training
+@pytest.mark.grade_cell("logreg_training")
 @pytest.mark.parametrize("shape", shape_cases(SHAPES))
 def test_backward_matches_reference(student, rng, shape):
     problem = draw_problem(rng, shape)
@@ -408,7 +408,7 @@ def test_backward_matches_reference(student, rng, shape):
     )
 
 
-@pytest.mark.logreg_training
+@pytest.mark.grade_cell("logreg_training")
 @pytest.mark.parametrize("shape", shape_cases(GRADIENT_SHAPES))
 def test_backward_matches_autograd(student, rng, shape):
     problem = draw_problem(rng, shape)
@@ -423,7 +423,7 @@ def test_backward_matches_autograd(student, rng, shape):
     )
 
 
-@pytest.mark.logreg_training
+@pytest.mark.grade_cell("logreg_training")
 @pytest.mark.parametrize("shape", shape_cases(GRADIENT_SHAPES))
 def test_backward_matches_central_differences(student, rng, shape):
     problem = draw_problem(rng, shape)
@@ -440,7 +440,7 @@ def test_backward_matches_central_differences(student, rng, shape):
     )
 
 
-@pytest.mark.logreg_training
+@pytest.mark.grade_cell("logreg_training")
 def test_backward_does_not_modify_its_arguments_or_parameters(student, rng):
     problem = draw_problem(rng, SHAPES["lecture"])
     model = student_model(student, problem)
@@ -456,7 +456,7 @@ def test_backward_does_not_modify_its_arguments_or_parameters(student, rng):
     )
 
 
-@pytest.mark.logreg_training
+@pytest.mark.grade_cell("logreg_training")
 @pytest.mark.parametrize("db_kind", ["matrix", "scalar"])
 def test_step_matches_torch_sgd(student, rng, db_kind):
     problem = draw_problem(rng, SHAPES["lecture"])
@@ -494,7 +494,7 @@ def test_step_matches_torch_sgd(student, rng, db_kind):
         )
 
 
-@pytest.mark.logreg_training
+@pytest.mark.grade_cell("logreg_training")
 @pytest.mark.weight(2)
 @pytest.mark.parametrize("shape", shape_cases(GRADIENT_SHAPES))
 def test_fit_matches_torch_sgd(student, rng, shape):
@@ -523,7 +523,7 @@ def test_fit_matches_torch_sgd(student, rng, shape):
         )
 
 
-@pytest.mark.logreg_training
+@pytest.mark.grade_cell("logreg_training")
 def test_fit_records_loss_and_accuracy_before_each_update(student, rng):
     problem = draw_problem(rng, SHAPES["lecture"])
     model = training_model(student, problem)
@@ -554,7 +554,7 @@ def test_fit_records_loss_and_accuracy_before_each_update(student, rng):
         )
 
 
-@pytest.mark.logreg_training
+@pytest.mark.grade_cell("logreg_training")
 def test_fit_does_not_modify_the_data(student, rng):
     problem = draw_problem(rng, SHAPES["lecture"])
     model = training_model(student, problem)
@@ -567,7 +567,7 @@ def test_fit_does_not_modify_the_data(student, rng):
     )
 
 
-@pytest.mark.logreg_training
+@pytest.mark.grade_cell("logreg_training")
 @pytest.mark.weight(2)
 def test_reaches_the_lecture_accuracy_on_moons(student):
     X, y = make_moons(n_samples=300, noise=0.1, random_state=42)

@@ -152,7 +152,7 @@ def unstable_mistakes(z: np.ndarray) -> dict[str, np.ndarray]:
 INIT_SIZES = [400, 300, 200]
 
 
-@pytest.mark.mc_init
+@pytest.mark.grade_cell("mc_init")
 @pytest.mark.parametrize(
     "sizes", [[4, 10, 8, 3], [1, 2], [3, 5, 4]], ids=["lecture", "no-hidden", "one-hidden"]
 )
@@ -160,19 +160,19 @@ def test_init_shapes_and_zero_biases(student, sizes):
     check_init_shapes(student, CLASS, sizes)
 
 
-@pytest.mark.mc_init
+@pytest.mark.grade_cell("mc_init")
 def test_init_keeps_hyperparameters_and_empty_history(student):
     check_init_hyperparameters(student, CLASS, [2, 3, 3])
 
 
-@pytest.mark.mc_init
+@pytest.mark.grade_cell("mc_init")
 @pytest.mark.weight(2)
 @pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
 def test_init_scale(student, activation):
     check_init_scale(student, CLASS, INIT_SIZES, activation)
 
 
-@pytest.mark.mc_softmax_loss
+@pytest.mark.grade_cell("mc_softmax_loss")
 @pytest.mark.parametrize("shape", [pytest.param(s, id=k) for k, s in SOFTMAX_SHAPES.items()])
 def test_softmax_matches_reference(student, rng, shape):
     z = rng.normal(scale=3.0, size=shape)
@@ -186,7 +186,7 @@ def test_softmax_matches_reference(student, rng, shape):
     )
 
 
-@pytest.mark.mc_softmax_loss
+@pytest.mark.grade_cell("mc_softmax_loss")
 @pytest.mark.parametrize("shape", [pytest.param(s, id=k) for k, s in TORCH_SOFTMAX_SHAPES.items()])
 def test_softmax_matches_torch(student, rng, shape):
     z = rng.normal(scale=3.0, size=shape)
@@ -200,7 +200,7 @@ def test_softmax_matches_torch(student, rng, shape):
     )
 
 
-@pytest.mark.mc_softmax_loss
+@pytest.mark.grade_cell("mc_softmax_loss")
 def test_softmax_rows_sum_to_one(student, rng):
     z = rng.normal(scale=5.0, size=(7, 3))
     got = np.asarray(network(student).call("softmax", z), dtype=float)
@@ -213,7 +213,7 @@ def test_softmax_rows_sum_to_one(student, rng):
     )
 
 
-@pytest.mark.mc_softmax_loss
+@pytest.mark.grade_cell("mc_softmax_loss")
 @pytest.mark.weight(2)
 @pytest.mark.parametrize(
     "rows",
@@ -250,7 +250,7 @@ def test_softmax_extreme_logits_give_finite_values(student, rows):
     )
 
 
-@pytest.mark.mc_softmax_loss
+@pytest.mark.grade_cell("mc_softmax_loss")
 def test_softmax_does_not_modify_its_input(student, rng):
     z = rng.normal(scale=3.0, size=(5, 3))
     after = network(student).invoke("softmax", [z], return_args=True).args_after
@@ -279,7 +279,7 @@ def forward_mistakes(problem: Problem) -> dict[str, np.ndarray]:
     return mistakes
 
 
-@pytest.mark.mc_softmax_loss
+@pytest.mark.grade_cell("mc_softmax_loss")
 @pytest.mark.parametrize(("activation", "arch"), cases(MULTICLASS))
 def test_forward_matches_reference(student, rng, activation, arch):
     problem = problem_for(rng, activation, arch)
@@ -294,7 +294,7 @@ def test_forward_matches_reference(student, rng, activation, arch):
     )
 
 
-@pytest.mark.mc_softmax_loss
+@pytest.mark.grade_cell("mc_softmax_loss")
 @pytest.mark.parametrize(("activation", "arch"), cases(MULTICLASS, keys=("batch1", "two-hidden")))
 def test_forward_matches_torch(student, rng, activation, arch):
     problem = problem_for(rng, activation, arch)
@@ -308,7 +308,7 @@ def test_forward_matches_torch(student, rng, activation, arch):
     )
 
 
-@pytest.mark.mc_softmax_loss
+@pytest.mark.grade_cell("mc_softmax_loss")
 def test_forward_large_logits_give_finite_values(student, rng):
     problem = problem_for(rng, "tanh", MULTICLASS[2])
     problem.weights = [100 * W for W in problem.weights]
@@ -330,7 +330,7 @@ def labels_for(rng, m: int, k: int, labels: str) -> np.ndarray:
     return ref.one_hot(ids, k) if labels == "one-hot" else ids
 
 
-@pytest.mark.mc_softmax_loss
+@pytest.mark.grade_cell("mc_softmax_loss")
 @pytest.mark.parametrize(
     ("m", "labels"),
     [pytest.param(m, labels, id=f"batch{m}-{labels}") for m in (1, 12) for labels in LABELS],
@@ -356,7 +356,7 @@ def test_compute_loss_matches_torch(student, rng, m, labels):
     )
 
 
-@pytest.mark.mc_softmax_loss
+@pytest.mark.grade_cell("mc_softmax_loss")
 @pytest.mark.parametrize("labels", LABELS)
 def test_compute_loss_clips_certain_predictions(student, labels):
     y_pred = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
@@ -371,7 +371,7 @@ def test_compute_loss_clips_certain_predictions(student, labels):
     )
 
 
-@pytest.mark.mc_softmax_loss
+@pytest.mark.grade_cell("mc_softmax_loss")
 @pytest.mark.parametrize("labels", LABELS)
 def test_compute_accuracy_matches_reference(student, rng, labels):
     y_pred = ref.softmax(rng.normal(scale=2.0, size=(20, 3)))
@@ -396,7 +396,7 @@ def student_gradients(student, problem: Problem):
     return net.call("backward", problem.X, problem.y)
 
 
-@pytest.mark.mc_backward
+@pytest.mark.grade_cell("mc_backward")
 @pytest.mark.parametrize(("activation", "arch", "labels"), labelled_cases(MULTICLASS))
 def test_backward_matches_reference(student, rng, activation, arch, labels):
     problem = problem_for(rng, activation, arch, labels)
@@ -408,7 +408,7 @@ def test_backward_matches_reference(student, rng, activation, arch, labels):
     )
 
 
-@pytest.mark.mc_backward
+@pytest.mark.grade_cell("mc_backward")
 @pytest.mark.parametrize(("activation", "arch", "labels"), labelled_cases(MULTICLASS))
 def test_backward_matches_autograd(student, rng, activation, arch, labels):
     problem = problem_for(rng, activation, arch, labels)
@@ -423,7 +423,7 @@ def test_backward_matches_autograd(student, rng, activation, arch, labels):
     )
 
 
-@pytest.mark.mc_backward
+@pytest.mark.grade_cell("mc_backward")
 @pytest.mark.parametrize(
     ("activation", "arch", "labels"), labelled_cases(MULTICLASS, keys=("batch1", "two-hidden"))
 )
@@ -442,7 +442,7 @@ def test_backward_matches_central_differences(student, rng, activation, arch, la
     )
 
 
-@pytest.mark.mc_backward
+@pytest.mark.grade_cell("mc_backward")
 def test_backward_uses_the_latest_forward(student, rng):
     first, problem = (
         problem_for(rng, "tanh", MULTICLASS[2]),
@@ -460,7 +460,7 @@ def test_backward_uses_the_latest_forward(student, rng):
     )
 
 
-@pytest.mark.mc_backward
+@pytest.mark.grade_cell("mc_backward")
 @pytest.mark.parametrize("labels", LABELS)
 def test_backward_does_not_modify_its_arguments_or_weights(student, rng, labels):
     problem = problem_for(rng, "relu", MULTICLASS[2], labels)
@@ -482,7 +482,7 @@ def test_backward_does_not_modify_its_arguments_or_weights(student, rng, labels)
 # -- mc_training ------------------------------------------------------------------------------
 
 
-@pytest.mark.mc_training
+@pytest.mark.grade_cell("mc_training")
 @pytest.mark.parametrize(("activation", "arch"), cases(MULTICLASS, keys=("batch1", "two-hidden")))
 def test_update_matches_torch_sgd_step(student, rng, activation, arch):
     problem = problem_for(rng, activation, arch)
@@ -490,7 +490,7 @@ def test_update_matches_torch_sgd_step(student, rng, activation, arch):
     check_update_step(net, problem, LEARNING_RATE)
 
 
-@pytest.mark.mc_training
+@pytest.mark.grade_cell("mc_training")
 @pytest.mark.weight(2)
 @pytest.mark.parametrize(
     ("activation", "labels"),
@@ -508,7 +508,7 @@ def test_fit_matches_torch_sgd(student, rng, activation, labels):
     )
 
 
-@pytest.mark.mc_training
+@pytest.mark.grade_cell("mc_training")
 @pytest.mark.parametrize("labels", LABELS)
 def test_fit_records_loss_and_accuracy_before_each_update(student, rng, labels):
     problem = problem_for(rng, "relu", MULTICLASS[2], labels)
@@ -542,7 +542,7 @@ def test_fit_records_loss_and_accuracy_before_each_update(student, rng, labels):
         )
 
 
-@pytest.mark.mc_training
+@pytest.mark.grade_cell("mc_training")
 @pytest.mark.parametrize(("activation", "arch"), cases(MULTICLASS, keys=("batch1", "two-hidden")))
 def test_predict_returns_class_ids(student, rng, activation, arch):
     """predict = arg-max of the student's own forward (forward is graded in mc_softmax_loss)."""
@@ -572,7 +572,7 @@ def test_predict_returns_class_ids(student, rng, activation, arch):
     )
 
 
-@pytest.mark.mc_training
+@pytest.mark.grade_cell("mc_training")
 @pytest.mark.parametrize(("activation", "arch"), cases(MULTICLASS, keys=("batch1", "two-hidden")))
 def test_predict_proba_matches_forward(student, rng, activation, arch):
     """predict_proba = the student's own forward (forward is graded in mc_softmax_loss)."""
@@ -589,7 +589,7 @@ def test_predict_proba_matches_forward(student, rng, activation, arch):
     )
 
 
-@pytest.mark.mc_training
+@pytest.mark.grade_cell("mc_training")
 @pytest.mark.weight(3)
 def test_reaches_the_lecture_accuracy_on_iris(student):
     iris = load_iris()

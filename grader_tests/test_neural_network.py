@@ -59,7 +59,7 @@ def problem_for(rng, activation, arch) -> Problem:
 # -- nn_init ----------------------------------------------------------------------------------
 
 
-@pytest.mark.nn_init
+@pytest.mark.grade_cell("nn_init")
 @pytest.mark.parametrize(
     "sizes", [[2, 10, 5, 1], [1, 1], [4, 3, 1]], ids=["lecture", "single-unit", "one-hidden"]
 )
@@ -67,12 +67,12 @@ def test_init_shapes_and_zero_biases(student, sizes):
     check_init_shapes(student, CLASS, sizes)
 
 
-@pytest.mark.nn_init
+@pytest.mark.grade_cell("nn_init")
 def test_init_keeps_hyperparameters_and_empty_history(student):
     check_init_hyperparameters(student, CLASS, [2, 3, 1])
 
 
-@pytest.mark.nn_init
+@pytest.mark.grade_cell("nn_init")
 @pytest.mark.weight(2)
 @pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
 def test_init_scale(student, activation):
@@ -82,7 +82,7 @@ def test_init_scale(student, activation):
 # -- nn_forward -------------------------------------------------------------------------------
 
 
-@pytest.mark.nn_forward
+@pytest.mark.grade_cell("nn_forward")
 @pytest.mark.parametrize(("activation", "arch"), cases(BINARY))
 def test_forward_matches_reference(student, rng, activation, arch):
     problem = problem_for(rng, activation, arch)
@@ -97,7 +97,7 @@ def test_forward_matches_reference(student, rng, activation, arch):
     )
 
 
-@pytest.mark.nn_forward
+@pytest.mark.grade_cell("nn_forward")
 @pytest.mark.parametrize(("activation", "arch"), cases(BINARY))
 def test_forward_matches_torch(student, rng, activation, arch):
     problem = problem_for(rng, activation, arch)
@@ -111,7 +111,7 @@ def test_forward_matches_torch(student, rng, activation, arch):
     )
 
 
-@pytest.mark.nn_forward
+@pytest.mark.grade_cell("nn_forward")
 def test_forward_saturated_outputs_are_finite(student, rng):
     problem = problem_for(rng, "tanh", BINARY[2])
     problem.weights = [100 * W for W in problem.weights]
@@ -126,7 +126,7 @@ def test_forward_saturated_outputs_are_finite(student, rng):
     )
 
 
-@pytest.mark.nn_forward
+@pytest.mark.grade_cell("nn_forward")
 def test_forward_does_not_modify_its_input(student, rng):
     problem = problem_for(rng, "relu", BINARY[2])
     network = student_network(student, CLASS, problem)
@@ -134,7 +134,7 @@ def test_forward_does_not_modify_its_input(student, rng):
     check_true(np.array_equal(after[0][0], problem.X), "forward(X) changed the caller's array X")
 
 
-@pytest.mark.nn_forward
+@pytest.mark.grade_cell("nn_forward")
 @pytest.mark.parametrize("m", [1, 12], ids=["batch1", "batch12"])
 def test_compute_loss_matches_torch(student, rng, m):
     y_pred = rng.uniform(0.02, 0.98, size=(m, 1))
@@ -154,7 +154,7 @@ def test_compute_loss_matches_torch(student, rng, m):
     )
 
 
-@pytest.mark.nn_forward
+@pytest.mark.grade_cell("nn_forward")
 def test_compute_loss_clips_certain_predictions(student):
     network = student.new(CLASS, [2, 3, 1])
     y_pred = np.array([[0.0], [1.0], [1.0], [0.0]])
@@ -168,7 +168,7 @@ def test_compute_loss_clips_certain_predictions(student):
     )
 
 
-@pytest.mark.nn_forward
+@pytest.mark.grade_cell("nn_forward")
 def test_compute_accuracy_matches_reference(student, rng):
     y_pred = rng.uniform(0, 1, size=(20, 1))
     y_pred[:3] = 0.5  # the threshold counts 0.5 as class 1
@@ -194,7 +194,7 @@ def student_gradients(student, problem: Problem):
     return network.call("backward", problem.X, problem.y)
 
 
-@pytest.mark.nn_backward
+@pytest.mark.grade_cell("nn_backward")
 @pytest.mark.parametrize(("activation", "arch"), cases(BINARY))
 def test_backward_matches_reference(student, rng, activation, arch):
     problem = problem_for(rng, activation, arch)
@@ -206,7 +206,7 @@ def test_backward_matches_reference(student, rng, activation, arch):
     )
 
 
-@pytest.mark.nn_backward
+@pytest.mark.grade_cell("nn_backward")
 @pytest.mark.parametrize(("activation", "arch"), cases(BINARY))
 def test_backward_matches_autograd(student, rng, activation, arch):
     problem = problem_for(rng, activation, arch)
@@ -221,7 +221,7 @@ def test_backward_matches_autograd(student, rng, activation, arch):
     )
 
 
-@pytest.mark.nn_backward
+@pytest.mark.grade_cell("nn_backward")
 @pytest.mark.parametrize(("activation", "arch"), cases(BINARY, keys=("batch1", "two-hidden")))
 def test_backward_matches_central_differences(student, rng, activation, arch):
     problem = problem_for(rng, activation, arch)
@@ -238,7 +238,7 @@ def test_backward_matches_central_differences(student, rng, activation, arch):
     )
 
 
-@pytest.mark.nn_backward
+@pytest.mark.grade_cell("nn_backward")
 def test_backward_uses_the_latest_forward(student, rng):
     first, problem = problem_for(rng, "tanh", BINARY[2]), problem_for(rng, "tanh", BINARY[2])
     problem.weights, problem.biases = first.weights, first.biases
@@ -253,7 +253,7 @@ def test_backward_uses_the_latest_forward(student, rng):
     )
 
 
-@pytest.mark.nn_backward
+@pytest.mark.grade_cell("nn_backward")
 def test_backward_does_not_modify_its_arguments_or_weights(student, rng):
     problem = problem_for(rng, "relu", BINARY[2])
     network = student_network(student, CLASS, problem)
@@ -275,7 +275,7 @@ def test_backward_does_not_modify_its_arguments_or_weights(student, rng):
 # -- nn_training ------------------------------------------------------------------------------
 
 
-@pytest.mark.nn_training
+@pytest.mark.grade_cell("nn_training")
 @pytest.mark.parametrize(("activation", "arch"), cases(BINARY, keys=("batch1", "two-hidden")))
 def test_update_matches_torch_sgd_step(student, rng, activation, arch):
     problem = problem_for(rng, activation, arch)
@@ -283,7 +283,7 @@ def test_update_matches_torch_sgd_step(student, rng, activation, arch):
     check_update_step(network, problem, LEARNING_RATE)
 
 
-@pytest.mark.nn_training
+@pytest.mark.grade_cell("nn_training")
 @pytest.mark.weight(2)
 @pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
 def test_fit_matches_torch_sgd(student, rng, activation):
@@ -304,7 +304,7 @@ def train_step_by_step(network, X, y, epochs):
     return losses, accuracies
 
 
-@pytest.mark.nn_training
+@pytest.mark.grade_cell("nn_training")
 def test_fit_follows_the_training_loop(student, rng):
     """fit = forward, record loss and accuracy, backward, update; compared with the student's own
     methods called one by one, so only the loop itself is judged here."""
@@ -348,7 +348,7 @@ def test_fit_follows_the_training_loop(student, rng):
             )
 
 
-@pytest.mark.nn_training
+@pytest.mark.grade_cell("nn_training")
 def test_predict_and_predict_proba(student, rng):
     problem = problem_for(rng, "sigmoid", BINARY[2])
     network = student_network(student, CLASS, problem)
@@ -369,7 +369,7 @@ def test_predict_and_predict_proba(student, rng):
     )
 
 
-@pytest.mark.nn_training
+@pytest.mark.grade_cell("nn_training")
 def test_predict_counts_one_half_as_class_one(student):
     problem = Problem(
         "relu",
@@ -407,7 +407,7 @@ def lecture_accuracy(student, data, sizes, activation, epochs, rng) -> float:
     return float(ref.binary_accuracy(network.call("predict_proba", X_new), y_new))
 
 
-@pytest.mark.nn_training
+@pytest.mark.grade_cell("nn_training")
 @pytest.mark.weight(2)
 def test_reaches_the_lecture_accuracy_on_moons(student, rng):
     accuracy = lecture_accuracy(student, moons, [2, 10, 5, 1], "relu", MOONS_EPOCHS, rng)
@@ -419,7 +419,7 @@ def test_reaches_the_lecture_accuracy_on_moons(student, rng):
     )
 
 
-@pytest.mark.nn_training
+@pytest.mark.grade_cell("nn_training")
 @pytest.mark.weight(2)
 def test_reaches_the_lecture_accuracy_on_circles(student, rng):
     accuracy = lecture_accuracy(student, circles, [2, 20, 10, 1], "tanh", CIRCLES_EPOCHS, rng)

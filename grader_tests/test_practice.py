@@ -99,7 +99,7 @@ def experiment_cases() -> list[Any]:
     return [pytest.param(experiment, id=experiment.key) for experiment in EXPERIMENTS]
 
 
-@pytest.mark.experiments
+@pytest.mark.grade_cell("experiments")
 def test_experiment_returns_the_documented_dict(student, rng):
     experiment = EXPERIMENTS[0]
     X, y = experiment_data(rng, experiment)
@@ -114,7 +114,7 @@ def test_experiment_returns_the_documented_dict(student, rng):
     )
 
 
-@pytest.mark.experiments
+@pytest.mark.grade_cell("experiments")
 @pytest.mark.weight(2)
 @pytest.mark.parametrize("experiment", experiment_cases())
 def test_experiment_matches_reference(student, rng, experiment):
@@ -178,7 +178,7 @@ def test_experiment_matches_reference(student, rng, experiment):
     )
 
 
-@pytest.mark.experiments
+@pytest.mark.grade_cell("experiments")
 def test_experiment_same_seed_gives_the_same_result(student, rng):
     experiment = EXPERIMENTS[1]
     X, y = experiment_data(rng, experiment)
@@ -191,7 +191,7 @@ def test_experiment_same_seed_gives_the_same_result(student, rng):
     )
 
 
-@pytest.mark.experiments
+@pytest.mark.grade_cell("experiments")
 def test_experiment_different_seeds_give_different_results(student, rng):
     experiment = EXPERIMENTS[1]
     X, y = experiment_data(rng, experiment)
@@ -204,7 +204,7 @@ def test_experiment_different_seeds_give_different_results(student, rng):
     )
 
 
-@pytest.mark.experiments
+@pytest.mark.grade_cell("experiments")
 def test_experiment_does_not_modify_its_inputs(student, rng):
     experiment = EXPERIMENTS[0]
     X, y = experiment_data(rng, experiment)
@@ -275,7 +275,7 @@ def l2_mistakes(problem: Problem, l2_lambda: float = L2_LAMBDA):
     }
 
 
-@pytest.mark.l2_regularisation
+@pytest.mark.grade_cell("l2_regularisation")
 def test_l2_keeps_lambda_and_the_network_settings(student):
     network = student.new(L2_CLASS, [2, 3, 1], activation="tanh", learning_rate=0.05, l2_lambda=0.3)
     check_true(network.get("l2_lambda") == 0.3, "l2_lambda should be stored as `l2_lambda`")
@@ -291,7 +291,7 @@ def test_l2_keeps_lambda_and_the_network_settings(student):
     )
 
 
-@pytest.mark.l2_regularisation
+@pytest.mark.grade_cell("l2_regularisation")
 @pytest.mark.parametrize(("activation", "arch"), L2_CASES)
 def test_l2_compute_loss_matches_reference(student, rng, activation, arch):
     problem = problem_for(rng, activation, arch)
@@ -362,7 +362,7 @@ def finite_difference_l2_gradients(problem: Problem, l2_lambda: float = L2_LAMBD
     return dW, db
 
 
-@pytest.mark.l2_regularisation
+@pytest.mark.grade_cell("l2_regularisation")
 @pytest.mark.parametrize(("activation", "arch"), L2_CASES)
 def test_l2_backward_matches_reference(student, rng, activation, arch):
     problem = problem_for(rng, activation, arch)
@@ -375,7 +375,7 @@ def test_l2_backward_matches_reference(student, rng, activation, arch):
     )
 
 
-@pytest.mark.l2_regularisation
+@pytest.mark.grade_cell("l2_regularisation")
 @pytest.mark.parametrize(("activation", "arch"), L2_CASES)
 def test_l2_backward_matches_autograd(student, rng, activation, arch):
     problem = problem_for(rng, activation, arch)
@@ -389,7 +389,7 @@ def test_l2_backward_matches_autograd(student, rng, activation, arch):
     )
 
 
-@pytest.mark.l2_regularisation
+@pytest.mark.grade_cell("l2_regularisation")
 @pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
 def test_l2_backward_matches_central_differences(student, rng, activation):
     problem = problem_for(rng, activation, BINARY[2])
@@ -404,7 +404,7 @@ def test_l2_backward_matches_central_differences(student, rng, activation):
     )
 
 
-@pytest.mark.l2_regularisation
+@pytest.mark.grade_cell("l2_regularisation")
 @pytest.mark.weight(2)
 def test_l2_biases_are_not_regularised(student, rng):
     problem = problem_for(rng, "tanh", BINARY[2])
@@ -426,7 +426,7 @@ def test_l2_biases_are_not_regularised(student, rng):
         )
 
 
-@pytest.mark.l2_regularisation
+@pytest.mark.grade_cell("l2_regularisation")
 @pytest.mark.weight(2)
 @pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
 def test_l2_fit_matches_torch_sgd_with_weight_decay(student, rng, activation):
@@ -473,7 +473,7 @@ def test_l2_fit_matches_torch_sgd_with_weight_decay(student, rng, activation):
             )
 
 
-@pytest.mark.l2_regularisation
+@pytest.mark.grade_cell("l2_regularisation")
 @pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
 def test_l2_with_zero_lambda_is_the_plain_network(student, rng, activation):
     problem = problem_for(rng, activation, BINARY[2])
@@ -558,14 +558,14 @@ def check_snapshot(got: Any, expected: list[np.ndarray], when: str, mistake: str
         pytest.fail(f"{SNAPSHOT}(network): {mistake}.", pytrace=False)
 
 
-@pytest.mark.weight_snapshot
+@pytest.mark.grade_cell("weight_snapshot")
 @pytest.mark.parametrize(("activation", "arch"), SNAPSHOT_CASES)
 def test_snapshot_equals_the_weights(student, rng, activation, arch):
     problem, network = snapshot_network(student, rng, activation, arch)
     check_snapshot(student.call(SNAPSHOT, network), problem.weights, "right after taking it")
 
 
-@pytest.mark.weight_snapshot
+@pytest.mark.grade_cell("weight_snapshot")
 @pytest.mark.weight(2)
 def test_snapshot_unchanged_by_an_in_place_update(student, rng):
     problem, network = snapshot_network(student, rng)
@@ -580,7 +580,7 @@ def test_snapshot_unchanged_by_an_in_place_update(student, rng):
     )
 
 
-@pytest.mark.weight_snapshot
+@pytest.mark.grade_cell("weight_snapshot")
 @pytest.mark.weight(2)
 def test_snapshot_unchanged_by_fit(student, rng):
     problem, network = snapshot_network(student, rng, "tanh")
@@ -594,7 +594,7 @@ def test_snapshot_unchanged_by_fit(student, rng):
     )
 
 
-@pytest.mark.weight_snapshot
+@pytest.mark.grade_cell("weight_snapshot")
 def test_snapshot_does_not_modify_the_network(student, rng):
     problem, network = snapshot_network(student, rng)
     identity = "[id(network.weights), [id(W) for W in network.weights]]"

@@ -218,19 +218,19 @@ def check_sgd_steps(student, class_name, arch: Architecture, activation: str, rn
 # -- pytorch_mlp ------------------------------------------------------------------------------
 
 
-@pytest.mark.pytorch_mlp
+@pytest.mark.grade_cell("pytorch_mlp")
 def test_mlp_is_a_torch_module(student):
     check_is_module(student, BINARY_CLASS, (2, 4, 1))
 
 
-@pytest.mark.pytorch_mlp
+@pytest.mark.grade_cell("pytorch_mlp")
 @pytest.mark.parametrize(("activation", "arch"), cases(BINARY))
 def test_mlp_architecture(student, activation, arch):
     model = build(student, BINARY_CLASS, arch.sizes, activation)
     check_architecture(student, model, BINARY_CLASS, arch.sizes, activation)
 
 
-@pytest.mark.pytorch_mlp
+@pytest.mark.grade_cell("pytorch_mlp")
 def test_mlp_default_activation_is_relu(student, rng):
     arch = Architecture("default", (2, 5, 1), 12)
     model = student.new(BINARY_CLASS, list(arch.sizes))
@@ -253,7 +253,7 @@ def test_mlp_default_activation_is_relu(student, rng):
     )
 
 
-@pytest.mark.pytorch_mlp
+@pytest.mark.grade_cell("pytorch_mlp")
 @pytest.mark.parametrize(("activation", "arch"), cases(BINARY))
 def test_mlp_forward_matches_torch(student, rng, activation, arch):
     model, weights, biases = prepared(student, BINARY_CLASS, arch, activation)
@@ -276,7 +276,7 @@ def test_mlp_forward_matches_torch(student, rng, activation, arch):
     )
 
 
-@pytest.mark.pytorch_mlp
+@pytest.mark.grade_cell("pytorch_mlp")
 @pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
 def test_mlp_forward_in_float32(student, rng, activation):
     arch = BINARY[2]
@@ -295,7 +295,7 @@ def test_mlp_forward_in_float32(student, rng, activation):
     )
 
 
-@pytest.mark.pytorch_mlp
+@pytest.mark.grade_cell("pytorch_mlp")
 @pytest.mark.weight(2)
 @pytest.mark.parametrize(("activation", "arch"), cases(BINARY, keys=("batch1", "two-hidden")))
 def test_mlp_sgd_steps_match_torch(student, rng, activation, arch):
@@ -307,19 +307,19 @@ def test_mlp_sgd_steps_match_torch(student, rng, activation, arch):
 MULTICLASS_CASES = [pytest.param(arch, id=arch.key) for arch in MULTICLASS]
 
 
-@pytest.mark.pytorch_multiclass
+@pytest.mark.grade_cell("pytorch_multiclass")
 def test_multiclass_is_a_torch_module(student):
     check_is_module(student, MULTICLASS_CLASS, (4, 10, 8, 3))
 
 
-@pytest.mark.pytorch_multiclass
+@pytest.mark.grade_cell("pytorch_multiclass")
 @pytest.mark.parametrize("arch", MULTICLASS_CASES)
 def test_multiclass_architecture(student, arch):
     model = build(student, MULTICLASS_CLASS, arch.sizes, "relu")
     check_architecture(student, model, MULTICLASS_CLASS, arch.sizes, "relu")
 
 
-@pytest.mark.pytorch_multiclass
+@pytest.mark.grade_cell("pytorch_multiclass")
 @pytest.mark.parametrize("arch", MULTICLASS_CASES)
 def test_multiclass_forward_matches_torch(student, rng, arch):
     model, weights, biases = prepared(student, MULTICLASS_CLASS, arch, "relu")
@@ -340,7 +340,7 @@ def test_multiclass_forward_matches_torch(student, rng, arch):
     )
 
 
-@pytest.mark.pytorch_multiclass
+@pytest.mark.grade_cell("pytorch_multiclass")
 def test_multiclass_returns_logits_not_probabilities(student, rng):
     arch = MULTICLASS[2]
     model = build(student, MULTICLASS_CLASS, arch.sizes, "relu")
@@ -358,7 +358,7 @@ def test_multiclass_returns_logits_not_probabilities(student, rng):
     )
 
 
-@pytest.mark.pytorch_multiclass
+@pytest.mark.grade_cell("pytorch_multiclass")
 def test_multiclass_forward_in_float32(student, rng):
     arch = MULTICLASS[2]
     model = build(student, MULTICLASS_CLASS, arch.sizes, "relu")
@@ -376,7 +376,7 @@ def test_multiclass_forward_in_float32(student, rng):
     )
 
 
-@pytest.mark.pytorch_multiclass
+@pytest.mark.grade_cell("pytorch_multiclass")
 @pytest.mark.weight(2)
 @pytest.mark.parametrize(
     "arch", [case for case in MULTICLASS_CASES if case.id in ("batch1", "two-hidden")]

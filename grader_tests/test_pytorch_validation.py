@@ -248,7 +248,7 @@ COPY_CASES = [
 ]
 
 
-@pytest.mark.pytorch_validation
+@pytest.mark.grade_cell("pytorch_validation")
 @pytest.mark.parametrize("arch", COPY_CASES)
 def test_copy_weights_to_torch(student, rng, arch):
     weights, biases = draw_parameters(rng, arch.sizes)
@@ -284,7 +284,7 @@ def test_copy_weights_to_torch(student, rng, arch):
     )
 
 
-@pytest.mark.pytorch_validation
+@pytest.mark.grade_cell("pytorch_validation")
 @pytest.mark.parametrize(
     ("activation", "arch"), cases(BINARY, keys=("batch1", "two-hidden", "no-hidden"))
 )
@@ -310,7 +310,7 @@ def test_compare_with_pytorch_reports_agreement(student, rng, activation, arch):
     )
 
 
-@pytest.mark.pytorch_validation
+@pytest.mark.grade_cell("pytorch_validation")
 @pytest.mark.weight(2)
 @pytest.mark.parametrize("wrong", ["dW0", "dW2", "db1"])
 def test_compare_with_pytorch_finds_disagreeing_gradients(student, rng, wrong):
@@ -336,7 +336,7 @@ def test_compare_with_pytorch_finds_disagreeing_gradients(student, rng, wrong):
     )
 
 
-@pytest.mark.pytorch_validation
+@pytest.mark.grade_cell("pytorch_validation")
 @pytest.mark.weight(2)
 @pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
 def test_same_weights_losses(student, rng, activation):
@@ -496,14 +496,14 @@ def check_training_loop(student, rng, name, arch, activation, output) -> None:
         )
 
 
-@pytest.mark.pytorch_training
+@pytest.mark.grade_cell("pytorch_training")
 @pytest.mark.weight(2)
 @pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
 def test_train_pytorch_matches_the_trusted_loop(student, rng, activation):
     check_training_loop(student, rng, "train_pytorch", BINARY[2], activation, "sigmoid")
 
 
-@pytest.mark.pytorch_training
+@pytest.mark.grade_cell("pytorch_training")
 @pytest.mark.weight(2)
 @pytest.mark.parametrize(
     ("data", "sizes", "activation", "threshold", "epochs"),
@@ -538,7 +538,7 @@ def test_train_pytorch_reaches_the_lecture_accuracy(
 # -- pytorch_multiclass_training --------------------------------------------------------------
 
 
-@pytest.mark.pytorch_multiclass_training
+@pytest.mark.grade_cell("pytorch_multiclass_training")
 @pytest.mark.weight(2)
 @pytest.mark.parametrize(
     "arch", [pytest.param(arch, id=arch.key) for arch in MULTICLASS if arch.key != "batch1"]
@@ -547,7 +547,7 @@ def test_train_pytorch_multiclass_matches_the_trusted_loop(student, rng, arch):
     check_training_loop(student, rng, "train_pytorch_multiclass", arch, "relu", "logits")
 
 
-@pytest.mark.pytorch_multiclass_training
+@pytest.mark.grade_cell("pytorch_multiclass_training")
 @pytest.mark.weight(2)
 def test_train_pytorch_multiclass_reaches_the_lecture_accuracy_on_iris(student):
     """The lecture's Iris run ([4, 10, 8, 3], lr 0.01, 2000 epochs from the lecture's start) on

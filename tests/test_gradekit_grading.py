@@ -28,7 +28,7 @@ CHECKS = """
 import pytest
 from gradekit.remote import Student
 
-pytestmark = pytest.mark.double
+pytestmark = pytest.mark.grade_cell("double")
 
 def test_double_of_two(submission):
     assert_equal(Student(submission).call("double", 2), 4)

@@ -277,10 +277,10 @@ def test_inventory_reads_what_each_check_uses(tmp_path: Path) -> None:
         "import pytest\nimport reference_impl as ref\n"
         "from grader_tests import oracles\n"
         "from grader_tests.helpers import draw_inputs, expected\n\n"
-        "@pytest.mark.one\ndef test_one():\n    draw_inputs()\n"
+        "@pytest.mark.grade_cell('one')\ndef test_one():\n    draw_inputs()\n"
         "    check_close(expected(), 1, mistakes={'x': oracles.torch_forward()})\n\n"
-        "@pytest.mark.two\ndef test_two():\n    oracles.torch_forward()\n\n"
-        "@pytest.mark.three\ndef test_three():\n    assert ACCURACY_THRESHOLD\n"
+        "@pytest.mark.grade_cell('two')\ndef test_two():\n    oracles.torch_forward()\n\n"
+        "@pytest.mark.grade_cell('three')\ndef test_three():\n    assert ACCURACY_THRESHOLD\n"
         "    assert ref.BY_HAND_ANSWERS\n"
     )
     found = inventory.oracles_by_cell(["one", "two", "three", "four"], suite)

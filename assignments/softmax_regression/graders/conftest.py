@@ -41,11 +41,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--grader-seed", type=int, default=DEFAULT_SEED, help="seed of hidden inputs")
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    for grade_id in ASSIGNMENT.cells:
-        config.addinivalue_line("markers", f"{grade_id}: checks of the grade cell '{grade_id}'")
-
-
 @pytest.fixture(scope="session")
 def assignment() -> Assignment:
     return ASSIGNMENT

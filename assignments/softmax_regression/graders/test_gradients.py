@@ -20,7 +20,7 @@ from assignments.softmax_regression.graders.tolerances import (
 from gradekit.compare import as_array, central_differences, check_close, check_true
 from gradekit.remote import Student
 
-pytestmark = pytest.mark.gradients
+pytestmark = pytest.mark.grade_cell("gradients")
 
 #: (samples, features, classes) of the hidden problems.
 PROBLEMS = {"one-sample": (1, 3, 2), "batch": (16, 4, 3), "many-classes": (10, 2, 6)}

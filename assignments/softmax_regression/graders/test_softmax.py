@@ -13,7 +13,7 @@ from assignments.softmax_regression.graders.tolerances import VALUE_ATOL, VALUE_
 from gradekit.compare import check_close, check_true, shape_of
 from gradekit.remote import Student
 
-pytestmark = pytest.mark.softmax
+pytestmark = pytest.mark.grade_cell("softmax")
 
 SHAPES = {"one-row": (1, 3), "batch": (8, 4), "two-classes": (5, 2), "many-classes": (3, 10)}
 #: Logits this large overflow ``exp`` unless the row maximum is subtracted first.
