@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
-from traitlets import Float, Int, List, Unicode
+from traitlets import Dict, Float, Int, List, Unicode
 from traitlets.config import Config, LoggingConfigurable
 from traitlets.config.loader import PyFileConfigLoader
 
@@ -54,6 +54,12 @@ class GradeKit(LoggingConfigurable):
     max_restarts = Int(4, help="Restarts of a crashed student process per notebook.").tag(
         config=True
     )
+
+    due_dates = Dict(
+        value_trait=Unicode(),
+        help="Due date of each assignment, e.g. {'hw1': '2026-03-08 23:59:00 Europe/Paris'} "
+        "(no time zone: UTC). Late penalties: c.AssignLatePenalties.plugin_class.",
+    ).tag(config=True)
 
     execution_budget = Float(
         600.0, help="Seconds nbgrader's kernel may spend executing one notebook in total."
