@@ -74,6 +74,7 @@ CSV_COLUMNS = (
     "passed",
     "kind",
     "mistake",
+    "message",
 )
 REPORT_FILE = "report.html"
 SCORE_FIGURE = "score_distribution.png"
@@ -134,6 +135,7 @@ class CheckRow:
         kind: ``passed``, ``failed``, ``error``, ``missing``, ``timeout``, ``crash`` or
             ``forbidden``.
         mistake: The diagnosed mistake named in the message (empty when none is named).
+        message: What the check said (what was expected; the student's feedback shows it too).
     """
 
     student: str
@@ -146,6 +148,7 @@ class CheckRow:
     passed: bool
     kind: str
     mistake: str
+    message: str = ""
 
 
 @dataclass(frozen=True)
@@ -358,6 +361,7 @@ def check_rows(*, results: ClassResults) -> list[CheckRow]:
                             passed=check.passed,
                             kind=check.kind,
                             mistake=diagnosed_mistake(check.message),
+                            message=check.message,
                         )
                     )
     return rows
@@ -387,6 +391,7 @@ def write_check_csv(*, results: ClassResults, path: Path) -> Path:
                     "true" if row.passed else "false",
                     row.kind,
                     row.mistake,
+                    row.message,
                 ]
             )
     return path

@@ -153,3 +153,57 @@ def test_a_bad_extensions_file_names_the_line(tmp_path: Path) -> None:
     )
     with pytest.raises(DeadlineError, match="line 2"):
         apply_deadlines(course=course, assignment="hw")
+
+
+# -- exports for the LMS ---------------------------------------------------------------------------
+
+
+def test_lms_exports_hold_the_penalised_totals_and_the_roster_ids(tmp_path: Path) -> None:
+    import csv
+
+    from gradekit.lms_export import export_grades
+    from gradekit.roster import Roster
+
+    course = make_course(tmp_path, due="2026-03-08 23:59:00")
+    fill_gradebook(course, {"jane": DUE + timedelta(hours=30), "li": DUE, "omar": None})
+    roster_file = tmp_path / "roster.csv"
+    roster_file.write_text(
+        "student_id,name,email,lms_id\njane,Jane Doe,jane@example.org,4711\nli,Li Wei,li@x.org,88\n",
+        encoding="utf-8",
+    )
+    roster = Roster.read(roster_file)
+    out = tmp_path / "exports"
+
+    def read(fmt: str) -> tuple[list[list[str]], list[str]]:
+        done = export_grades(course=course, assignment="hw", fmt=fmt, folder=out, roster=roster)
+        with done.path.open(newline="", encoding="utf-8") as handle:
+            return list(csv.reader(handle)), done.not_in_roster
+
+    canvas, missing = read("canvas")
+    assert missing == ["omar"]
+    assert canvas == [
+        ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "hw"],
+        ["Points Possible", "", "", "", "", "10"],
+        ["Jane Doe", "4711", "jane", "jane@example.org", "", "6.4"],
+        ["Li Wei", "88", "li", "li@x.org", "", "8"],
+        ["omar", "", "omar", "", "", "8"],
+    ]
+    moodle, _ = read("moodle")
+    assert moodle[0] == [
+        "Identifier",
+        "Full name",
+        "Email address",
+        "Grade",
+        "Maximum Grade",
+        "Feedback comments",
+    ]
+    assert moodle[1] == [
+        "Participant 4711",
+        "Jane Doe",
+        "jane@example.org",
+        "6.4",
+        "10",
+        "submitted 1 d 6 h late: late penalty -1.6 points",
+    ]
+    plain, _ = read("csv")
+    assert plain[1][:8] == ["jane", "Jane Doe", "jane@example.org", "4711", "8", "1.6", "6.4", "10"]
