@@ -51,7 +51,7 @@ demo: venv  ## regenerate the release, autograde the bundled submissions, print 
 	$(BIN)/gradekit demo
 
 lab: release  ## JupyterLab for this course (formgrader, Validate) on 127.0.0.1:$(LAB_PORT); prints the token
-	$(BIN)/python -m gradekit.lab --port $(LAB_PORT)
+	$(BIN)/gradekit lab --port $(LAB_PORT)
 
 # Independent tests run two at a time; the slow end-to-end ones one after the other, because
 # they start two processes of their own (workers, kernels) and one measures the notebooks' time.

@@ -177,7 +177,10 @@ def read_extensions(path: Path, assignment: str) -> dict[str, timedelta]:
         if not {"student_id", "extension"} <= header:
             raise DeadlineError(f"{path.name}: the header must name student_id and extension")
         for number, raw in enumerate(rows, start=2):
-            row = {(k or "").strip().lower().replace(" ", "_"): (v or "").strip() for k, v in raw.items()}
+            row = {
+                (k or "").strip().lower().replace(" ", "_"): (v or "").strip()
+                for k, v in raw.items()
+            }
             if row.get("assignment", "") not in ("", assignment) or not row["student_id"]:
                 continue
             try:
@@ -222,9 +225,7 @@ def apply_deadlines(*, course: Course, assignment: str) -> list[Lateness]:
                         submission.student.id, notebook.score, seconds
                     )
                     if taken is not None:
-                        notebook.late_submission_penalty = step._check_late_penalty(
-                            notebook, taken
-                        )
+                        notebook.late_submission_penalty = step._check_late_penalty(notebook, taken)
         gradebook.db.commit()
         for submission in record.submissions:
             penalty = sum(nb.late_submission_penalty or 0.0 for nb in submission.notebooks)

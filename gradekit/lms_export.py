@@ -97,7 +97,14 @@ def _lines(
         for row in rows:
             who = person(row.student)
             lines.append(
-                [who.name or row.student, who.lms_id, row.student, who.email, "", _points(row.score)]
+                [
+                    who.name or row.student,
+                    who.lms_id,
+                    row.student,
+                    who.email,
+                    "",
+                    _points(row.score),
+                ]
             )
         return lines
     if fmt == "moodle":
@@ -164,7 +171,7 @@ def _points(value: float) -> str:
     return f"{round(value, 2):g}"
 
 
-# -- feedback archives ------------------------------------------------------------------------------
+# -- feedback archives -----------------------------------------------------------------------------
 
 
 @dataclass

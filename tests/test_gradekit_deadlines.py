@@ -168,7 +168,9 @@ def test_lms_exports_hold_the_penalised_totals_and_the_roster_ids(tmp_path: Path
     fill_gradebook(course, {"jane": DUE + timedelta(hours=30), "li": DUE, "omar": None})
     roster_file = tmp_path / "roster.csv"
     roster_file.write_text(
-        "student_id,name,email,lms_id\njane,Jane Doe,jane@example.org,4711\nli,Li Wei,li@x.org,88\n",
+        "student_id,name,email,lms_id\n"
+        "jane,Jane Doe,jane@example.org,4711\n"
+        "li,Li Wei,li@x.org,88\n",
         encoding="utf-8",
     )
     roster = Roster.read(roster_file)
