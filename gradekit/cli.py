@@ -33,6 +33,7 @@ from pathlib import Path
 from sqlalchemy.exc import SAWarning
 
 from gradekit.batch import autograde_class
+from gradekit.changes import changed_since_feedback, compare, snapshot
 from gradekit.cli_output import (
     LogLines,
     ProgressBar,
@@ -45,7 +46,7 @@ from gradekit.cli_output import (
 )
 from gradekit.collect import CollectFailed, CollectUsageError, collect_download, report_lines
 from gradekit.course import Course
-from gradekit.deadlines import DeadlineError, apply_deadlines
+from gradekit.deadlines import DeadlineError
 from gradekit.gradebook import scores
 from gradekit.lms import PRESET_NAMES
 from gradekit.lms_export import FORMATS, export_grades, write_feedback_archives
@@ -58,6 +59,7 @@ from gradekit.steps import (
     feedback,
     last_failures,
     new_run_folder,
+    refresh_deadlines,
     release,
     report,
     save_summary,
@@ -82,7 +84,8 @@ def run_autograde(*, course: Course, assignment: str, args: argparse.Namespace) 
         )
     if not course.path("release", assignment=assignment).is_dir():
         raise UsageError(f"{assignment} is not released yet: run `gradekit release` first")
-    apply_deadlines(course=course, assignment=assignment)
+    refresh_deadlines(course=course, assignment=assignment)
+    before = snapshot(course=course, assignment=assignment)
     folder = new_run_folder(course=course, assignment=assignment)
     handler = logging.FileHandler(folder / "autograde.log", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -107,17 +110,25 @@ def run_autograde(*, course: Course, assignment: str, args: argparse.Namespace) 
     for run in summary.runs:
         log.info("%s %s in %.1f s on %s", run.student, run.status, run.seconds, run.worker)
     save_summary(folder=folder, summary=summary, isolation=isolation)
-    with (folder / "autograde.log").open("a", encoding="utf-8") as record:
+    with (folder / "autograde.log").open("a", encoding="utf-8") as handle:
         for run in summary.runs:
             problems = "; ".join(run.problems)
-            record.write(
+            handle.write(
                 f"{run.student}\t{run.status}\t{run.seconds:.1f} s\t{run.worker or '-'}\t"
                 f"{isolation}\t{problems}\n"
             )
-    apply_deadlines(course=course, assignment=assignment)
+    refresh_deadlines(course=course, assignment=assignment)
+    changes = compare(before, snapshot(course=course, assignment=assignment))
+    record(course=course, assignment=assignment, changes=changes, run_folder=folder)
     by_student = {row.student: row for row in scores(course=course, assignment=assignment)}
     print_summary(summary, by_student, isolation=isolation)
+    changed = sorted({change.student for change in changes})
     say(f"run record: {folder.relative_to(course.root)}")
+    if changed:
+        say(
+            f"{len(changes)} grades changed ({', '.join(changed)}): see changes.csv there; "
+            "`gradekit feedback --changed` regenerates their feedback"
+        )
     return 1 if summary.failed else 0
 
 
@@ -153,7 +164,12 @@ def run_collect(*, course: Course, assignment: str, args: argparse.Namespace) ->
 
 def run_feedback(*, course: Course, assignment: str, args: argparse.Namespace) -> int:
     students = list(args.students) or course.students(assignment)
-    folder = feedback(course=course, assignment=assignment, students=args.students)
+    if args.changed:
+        students = changed_since_feedback(course=course, assignment=assignment)
+        if not students:
+            say("no grade changed since the feedback was written")
+            return 0
+    folder = feedback(course=course, assignment=assignment, students=students)
     say(f"feedback in {folder}")
     archives = write_feedback_archives(
         course=course,
@@ -218,7 +234,7 @@ def demo(*, course: Course, assignment: str, args: argparse.Namespace) -> int:
     folder = feedback(course=course, assignment=assignment)
     grades, checks = export(course=course, assignment=assignment, folder=course.root / "exports")
     page = report(course=course, assignment=assignment, folder=_report_folder(course, assignment))
-    lateness = apply_deadlines(course=course, assignment=assignment)
+    lateness = refresh_deadlines(course=course, assignment=assignment)
     print_scores(scores(course=course, assignment=assignment), lateness)
     for what, path in (
         ("feedback", folder),
@@ -313,6 +329,11 @@ def build_parser() -> argparse.ArgumentParser:
     feedback_parser.add_argument("students", nargs="*", help="students (default: all)")
     feedback_parser.add_argument("--roster", type=_absolute, default=None, help=roster_help)
     feedback_parser.add_argument(
+        "--changed",
+        action="store_true",
+        help="only students whose grades changed since their feedback (changes.csv)",
+    )
+    feedback_parser.add_argument(
         "--lms",
         choices=("canvas", "moodle", "none"),
         default="none",
@@ -398,7 +419,7 @@ def _dispatch(args: argparse.Namespace, course: Course, assignment: str) -> int:
     elif args.command == "autograde":
         return run_autograde(course=course, assignment=assignment, args=args)
     elif args.command == "deadlines":
-        print_lateness(apply_deadlines(course=course, assignment=assignment))
+        print_lateness(refresh_deadlines(course=course, assignment=assignment))
     elif args.command == "feedback":
         return run_feedback(course=course, assignment=assignment, args=args)
     elif args.command == "export":
@@ -407,7 +428,7 @@ def _dispatch(args: argparse.Namespace, course: Course, assignment: str) -> int:
         folder = args.to or _report_folder(course, assignment)
         say(f"wrote {report(course=course, assignment=assignment, folder=folder)}")
     elif args.command == "scores":
-        lateness = apply_deadlines(course=course, assignment=assignment)
+        lateness = refresh_deadlines(course=course, assignment=assignment)
         print_scores(scores(course=course, assignment=assignment), lateness)
     elif args.command == "status":
         return run_status(course=course)

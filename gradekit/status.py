@@ -8,7 +8,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 
 from gradekit.course import Course
-from gradekit.deadlines import apply_deadlines
+from gradekit.steps import refresh_deadlines
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def assignment_status(*, course: Course, assignment: str) -> AssignmentStatus:
             submitted = course.path("submitted", assignment=assignment, student=student)
             stale += _newest(submitted) > _newest(done)
         feedback += course.path("feedback", assignment=assignment, student=student).is_dir()
-    late = sum(row.late for row in apply_deadlines(course=course, assignment=assignment))
+    late = sum(row.late for row in refresh_deadlines(course=course, assignment=assignment))
     manual = waiting = 0
     coursedir = course.coursedir
     with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:

@@ -18,8 +18,9 @@ from nbgrader.utils import capture_log
 
 from gradekit import report as reports
 from gradekit.batch import STATE_FOLDER, BatchSummary
+from gradekit.changes import compare, record, snapshot
 from gradekit.course import Course, update_hidden_check_counts
-from gradekit.deadlines import apply_deadlines
+from gradekit.deadlines import Lateness, apply_deadlines
 from gradekit.grading import count_checks
 from gradekit.notebook import read_notebook
 
@@ -66,7 +67,7 @@ def feedback(*, course: Course, assignment: str, students: Sequence[str] = ()) -
     Returns:
         The folder that holds the feedback.
     """
-    apply_deadlines(course=course, assignment=assignment)
+    refresh_deadlines(course=course, assignment=assignment)
     api = course.api()
     targets: Sequence[str | None] = students or [None]  # None: every student
     for student in targets:
@@ -82,7 +83,7 @@ def export(*, course: Course, assignment: str, folder: Path) -> tuple[Path, Path
     Returns:
         The two CSV files.
     """
-    apply_deadlines(course=course, assignment=assignment)
+    refresh_deadlines(course=course, assignment=assignment)
     folder.mkdir(parents=True, exist_ok=True)
     grades = folder / "grades.csv"
     config = copy.deepcopy(course.config)
@@ -105,7 +106,7 @@ def report(*, course: Course, assignment: str, folder: Path) -> Path:
     Returns:
         The HTML file.
     """
-    apply_deadlines(course=course, assignment=assignment)
+    refresh_deadlines(course=course, assignment=assignment)
     results = reports.collect_results(course=course, assignment=assignment)
     graded = {student.student for student in results.students}
     not_graded = {
@@ -168,3 +169,16 @@ def save_summary(*, folder: Path, summary: BatchSummary, isolation: str) -> Path
     }
     path.write_text(json.dumps(data, indent=1), encoding="utf-8")
     return path
+
+
+def refresh_deadlines(*, course: Course, assignment: str) -> list[Lateness]:
+    """Recompute the late penalties (:func:`gradekit.deadlines.apply_deadlines`); what changed
+    is recorded in ``changes.csv``."""
+    before = snapshot(course=course, assignment=assignment)
+    rows = apply_deadlines(course=course, assignment=assignment)
+    record(
+        course=course,
+        assignment=assignment,
+        changes=compare(before, snapshot(course=course, assignment=assignment)),
+    )
+    return rows

@@ -162,8 +162,9 @@ def test_a_mistyped_student_is_one_line_before_any_worker_starts(
     argv = ["--assignment", ASSIGNMENT, "autograde", "alcie", "--course", str(in_course.root)]
     assert main(argv) == 2
     captured = capsys.readouterr()
+    count = len(in_course.students(ASSIGNMENT))
     assert captured.err.strip() == (
-        f"gradekit autograde: no submission of {ASSIGNMENT} for alcie (submitted/ has 0 "
+        f"gradekit autograde: no submission of {ASSIGNMENT} for alcie (submitted/ has {count} "
         "students; `gradekit status` counts them)"
     )
     assert "worker" not in captured.out
@@ -178,9 +179,10 @@ def test_the_version_is_printed(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_status_counts_each_step(in_course: Course, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["status"]) == 0
+    count = len(in_course.students(ASSIGNMENT))
     assert capsys.readouterr().out.strip() == (
-        f"{ASSIGNMENT}: released, 0 collected, 0 graded (0 stale), 0 late, 0 graded by hand "
-        "(0 waiting), feedback for 0"
+        f"{ASSIGNMENT}: released, {count} collected, 0 graded (0 stale), 0 late, 0 graded by "
+        "hand (0 waiting), feedback for 0"
     )
 
 
