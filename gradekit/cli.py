@@ -33,7 +33,7 @@ from pathlib import Path
 from sqlalchemy.exc import SAWarning
 
 from gradekit.batch import autograde_class
-from gradekit.changes import changed_since_feedback, compare, snapshot
+from gradekit.changes import changed_since_feedback, compare, record, snapshot
 from gradekit.cli_output import (
     LogLines,
     ProgressBar,
