@@ -4,7 +4,7 @@
 
       c.GradeKit.due_dates = {"mlp_from_scratch": "2026-03-08 23:59:00 Europe/Paris"}
 
-  (any form nbgrader's ``parse_utc`` reads; a date without a time zone is UTC, as in nbgrader).
+  (read by :func:`parse_time`; a date without a time zone is UTC, as in nbgrader).
 - Per-student extensions are rows of ``extensions.csv`` in the course folder::
 
       student_id,assignment,extension
@@ -19,7 +19,11 @@
   without grading again (after a changed due date, extension, policy or manual grade).
 
 The submission time is nbgrader's: ``timestamp.txt`` of the submission (``gradekit collect``
-writes it where the LMS's file names carry times); a submission without one is never late.
+writes it where the LMS's file names carry times: Blackboard, Brightspace). Canvas and Moodle
+downloads carry none (Canvas dates every zip entry at the download), so their times come from
+``submission_times.csv`` in the course folder (``student_id,assignment,submitted``, any date
+format, e.g. the "Last modified (submission)" column of Moodle's grading worksheet or Canvas's
+``submitted_at``), which takes precedence. A submission without a time is never late.
 """
 
 from __future__ import annotations
@@ -31,16 +35,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import dateutil.parser
+import dateutil.tz
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import LateSubmissionPlugin
 from nbgrader.preprocessors import AssignLatePenalties
-from nbgrader.utils import parse_utc
 from traitlets import Float
 
 from gradekit.course import Course
 
 #: The extensions file read from the course folder.
 EXTENSIONS = "extensions.csv"
+#: Submission times for LMSs whose downloads carry none, read from the course folder.
+SUBMISSION_TIMES = "submission_times.csv"
 _UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes"}
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*(weeks?|w|days?|d|hours?|h|minutes?|mins?|m)\b", re.I)
 
@@ -133,13 +140,32 @@ def duration_text(seconds: float) -> str:
     return " ".join(shown) or "0 min"
 
 
+def parse_time(text: str) -> datetime:
+    """A date and time as naive UTC: ``2026-03-08 23:59``, ``2026-03-09 01:00 +0100``,
+    ``2026-03-08 23:59:00 Europe/Paris``, ``Monday, 9 March 2026, 10:15 AM`` (no zone: UTC).
+
+    (nbgrader's ``parse_utc`` reads ``+0100`` as 100 seconds; this does not.)
+
+    Raises:
+        ValueError: If the text is not a date and time.
+    """
+    head, _, last = text.strip().rpartition(" ")
+    zone = dateutil.tz.gettz(last) if head and "/" in last else None
+    when = dateutil.parser.parse(head if zone else text)
+    if zone is not None:
+        when = when.replace(tzinfo=zone)
+    if when.tzinfo is not None:
+        when = when.astimezone(dateutil.tz.UTC).replace(tzinfo=None)
+    return when
+
+
 def due_date(course: Course, assignment: str) -> datetime | None:
     """The assignment's due date from ``c.GradeKit.due_dates`` (naive UTC), or None."""
     text = course.settings.due_dates.get(assignment)
     if not text:
         return None
     try:
-        return parse_utc(text)
+        return parse_time(text)
     except (ValueError, OverflowError):
         raise DeadlineError(
             f"c.GradeKit.due_dates[{assignment!r}] = {text!r} is not a date and time"
@@ -162,31 +188,58 @@ def parse_extension(text: str) -> timedelta:
     return timedelta(**amounts)
 
 
+def _rows(path: Path, required: set[str], assignment: str) -> list[tuple[int, dict[str, str]]]:
+    """The rows of a per-student CSV for ``assignment`` (an empty ``assignment``: every one)."""
+    if not path.is_file():
+        return []
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        header = {_key(name) for name in reader.fieldnames or []}
+        if not required <= header:
+            raise DeadlineError(
+                f"{path.name}: the header must name {' and '.join(sorted(required))}"
+            )
+        rows = []
+        for number, raw in enumerate(reader, start=2):
+            row = {_key(k): (v or "").strip() for k, v in raw.items()}
+            if row.get("assignment", "") in ("", assignment) and row["student_id"]:
+                rows.append((number, row))
+        return rows
+
+
+def _key(name: str | None) -> str:
+    return (name or "").strip().lower().replace(" ", "_")
+
+
 def read_extensions(path: Path, assignment: str) -> dict[str, timedelta]:
     """Each student's extension for ``assignment`` from an extensions CSV (none if no file).
 
     Raises:
         DeadlineError: If the file lacks a column, or a row's extension cannot be read.
     """
-    if not path.is_file():
-        return {}
     found: dict[str, timedelta] = {}
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        rows = csv.DictReader(handle)
-        header = {(name or "").strip().lower().replace(" ", "_") for name in rows.fieldnames or []}
-        if not {"student_id", "extension"} <= header:
-            raise DeadlineError(f"{path.name}: the header must name student_id and extension")
-        for number, raw in enumerate(rows, start=2):
-            row = {
-                (k or "").strip().lower().replace(" ", "_"): (v or "").strip()
-                for k, v in raw.items()
-            }
-            if row.get("assignment", "") not in ("", assignment) or not row["student_id"]:
-                continue
-            try:
-                found[row["student_id"]] = parse_extension(row["extension"])
-            except DeadlineError as error:
-                raise DeadlineError(f"{path.name}, line {number}: {error}") from None
+    for number, row in _rows(path, {"student_id", "extension"}, assignment):
+        try:
+            found[row["student_id"]] = parse_extension(row["extension"])
+        except DeadlineError as error:
+            raise DeadlineError(f"{path.name}, line {number}: {error}") from None
+    return found
+
+
+def read_submission_times(path: Path, assignment: str) -> dict[str, datetime]:
+    """Each student's submission time (naive UTC) for ``assignment`` (none if no file).
+
+    Raises:
+        DeadlineError: If the file lacks a column, or a row's time cannot be read.
+    """
+    found: dict[str, datetime] = {}
+    for number, row in _rows(path, {"student_id", "submitted"}, assignment):
+        try:
+            found[row["student_id"]] = parse_time(row["submitted"])
+        except (ValueError, OverflowError):
+            raise DeadlineError(
+                f"{path.name}, line {number}: {row['submitted']!r} is not a date and time"
+            ) from None
     return found
 
 
@@ -203,6 +256,7 @@ def apply_deadlines(*, course: Course, assignment: str) -> list[Lateness]:
     """
     due = due_date(course, assignment)
     extensions = read_extensions(course.root / EXTENSIONS, assignment)
+    times = read_submission_times(course.root / SUBMISSION_TIMES, assignment)
     step = AssignLatePenalties(config=course.config)
     step.init_plugin()
     plugin = step.plugin_inst
@@ -217,6 +271,8 @@ def apply_deadlines(*, course: Course, assignment: str) -> list[Lateness]:
             record.duedate = due
         for submission in record.submissions:
             submission.extension = extensions.get(submission.student.id)
+            if submission.student.id in times:
+                submission.timestamp = times[submission.student.id]
             seconds = submission.total_seconds_late
             for notebook in submission.notebooks:
                 notebook.late_submission_penalty = None

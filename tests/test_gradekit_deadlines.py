@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from nbgrader.api import Gradebook
+from sqlalchemy.exc import SAWarning
 
 from gradekit.course import Course
 from gradekit.deadlines import (
@@ -16,6 +17,8 @@ from gradekit.deadlines import (
     duration_text,
     parse_extension,
 )
+
+pytestmark = pytest.mark.filterwarnings("ignore", category=SAWarning)
 
 HOUR = 3600.0
 DAY = 24 * HOUR
@@ -209,3 +212,16 @@ def test_lms_exports_hold_the_penalised_totals_and_the_roster_ids(tmp_path: Path
     ]
     plain, _ = read("csv")
     assert plain[1][:8] == ["jane", "Jane Doe", "jane@example.org", "4711", "8", "1.6", "6.4", "10"]
+
+
+def test_submission_times_from_a_file_make_a_timeless_submission_late(tmp_path: Path) -> None:
+    course = make_course(tmp_path, due="2026-03-08 23:59:00")
+    fill_gradebook(course, {"canvas_student": None})
+    assert by_student(course)["canvas_student"] == (0.0, 8.0)
+    (course.root / "submission_times.csv").write_text(
+        "student_id,assignment,submitted\ncanvas_student,hw,2026-03-09 01:00:00 +0100\n",
+        encoding="utf-8",
+    )
+    (row,) = apply_deadlines(course=course, assignment="hw")
+    assert row.submitted == datetime(2026, 3, 9, 0, 0)
+    assert (row.describe(), row.penalty) == ("1 min late", pytest.approx(0.8))
