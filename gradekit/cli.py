@@ -46,7 +46,7 @@ from gradekit.cli_output import (
 )
 from gradekit.collect import CollectFailed, CollectUsageError, collect_download, report_lines
 from gradekit.course import Course
-from gradekit.deadlines import DeadlineError
+from gradekit.deadlines import DeadlineError, apply_deadlines
 from gradekit.gradebook import scores
 from gradekit.lms import PRESET_NAMES
 from gradekit.lms_export import FORMATS, export_grades, write_feedback_archives
@@ -117,7 +117,8 @@ def run_autograde(*, course: Course, assignment: str, args: argparse.Namespace) 
                 f"{run.student}\t{run.status}\t{run.seconds:.1f} s\t{run.worker or '-'}\t"
                 f"{isolation}\t{problems}\n"
             )
-    refresh_deadlines(course=course, assignment=assignment)
+    # Penalties of this run's submissions are recorded with the run's other changes.
+    apply_deadlines(course=course, assignment=assignment)
     changes = compare(before, snapshot(course=course, assignment=assignment))
     record(course=course, assignment=assignment, changes=changes, run_folder=folder)
     by_student = {row.student: row for row in scores(course=course, assignment=assignment)}
