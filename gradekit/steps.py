@@ -106,7 +106,6 @@ def report(*, course: Course, assignment: str, folder: Path) -> Path:
     Returns:
         The HTML file.
     """
-    refresh_deadlines(course=course, assignment=assignment)
     results = reports.collect_results(course=course, assignment=assignment)
     graded = {student.student for student in results.students}
     not_graded = {
@@ -117,11 +116,14 @@ def report(*, course: Course, assignment: str, folder: Path) -> Path:
     for student in course.students(assignment):
         if student not in graded:
             not_graded.setdefault(student, "submitted but not autograded yet")
+    lateness = refresh_deadlines(course=course, assignment=assignment)
     return reports.write_report(
         results=results,
         folder=folder,
         gradebook_totals=reports.gradebook_totals(course=course, assignment=assignment),
         not_graded=not_graded,
+        late={row.student: (row.describe(), row.penalty) for row in lateness if row.late},
+        isolation=last_isolation(course=course, assignment=assignment),
     )
 
 
@@ -151,6 +153,17 @@ def last_failures(*, course: Course, assignment: str) -> dict[str, str]:
     except (IndexError, OSError, ValueError, KeyError):
         return {}
     return {run["student"]: "; ".join(run["problems"]) for run in data if run["status"] == "failed"}
+
+
+def last_isolation(*, course: Course, assignment: str) -> str:
+    """How the last run that recorded it confined student code ("" if none did)."""
+    for folder in reversed(run_folders(course=course, assignment=assignment)):
+        try:
+            data = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        return str(data.get("isolation", ""))
+    return ""
 
 
 def save_summary(*, folder: Path, summary: BatchSummary, isolation: str) -> Path:

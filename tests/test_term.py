@@ -181,10 +181,16 @@ def test_a_term_with_canvas_and_moodle(
     dave_row = next(row for row in moodle_rows if row[1] == "Dave Kim")
     assert dave_row[0] == "Participant 5003"
     assert float(dave_row[3]) == pytest.approx(final["dave"], abs=0.006)
-    assert dave_row[5].startswith("submitted 10 h late: late penalty -")
+    assert dave_row[5].startswith("submitted 10 h 1 min late: late penalty -")
     checks = read_csv(root / "exports" / "checks.csv")
     assert checks[0][-1] == "message"
     assert any(row[-1] for row in checks[1:] if row[0] == "bob")
+
+    assert main(["report"]) == 0
+    page = (root / "reports" / ASSIGNMENT / "report.html").read_text(encoding="utf-8")
+    assert '<h2 id="late">Late submissions</h2>' in page
+    assert "<tr><td>dave</td><td>10 h 1 min late</td>" in page
+    assert "ran student code under bubblewrap" in page or "under rlimits" in page
 
     # -- feedback archives -----------------------------------------------------------------------
     assert main(["feedback", "--lms", "moodle"]) == 0
