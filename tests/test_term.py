@@ -203,9 +203,8 @@ def test_a_term_with_canvas_and_moodle(
     ]
     with zipfile.ZipFile(archives / "dave.zip") as archive:
         names = archive.namelist()
-        assert sorted(names) == sorted(
-            f"{ASSIGNMENT}/{nb.replace('.ipynb', '.html')}" for nb in (NB1, NB2, NB3)
-        )
+        pages = {f"{ASSIGNMENT}/{nb.replace('.ipynb', '.html')}" for nb in (NB1, NB2, NB3)}
+        assert pages <= set(names), names  # with the release's other files (mlp_helpers.py)
         page = archive.read(f"{ASSIGNMENT}/{NB1.replace('.ipynb', '.html')}").decode()
         assert "Late submission penalty" in page
     with zipfile.ZipFile(archives / f"{ASSIGNMENT}_feedback_moodle.zip") as archive:
