@@ -132,13 +132,18 @@ def run_collect(*, course: Course, assignment: str, args: argparse.Namespace) ->
 
 
 def run_feedback(*, course: Course, assignment: str, args: argparse.Namespace) -> int:
-    students = list(args.students) or course.students(assignment)
+    chosen = list(args.students)  # none: every student, in one nbgrader call
+    unknown = sorted(set(chosen) - set(course.students(assignment)))
+    if unknown:
+        raise UsageError(f"no submission of {assignment} for {', '.join(unknown)}")
     if args.changed:
-        students = changed_since_feedback(course=course, assignment=assignment)
-        if not students:
+        chosen = changed_since_feedback(course=course, assignment=assignment)
+        if not chosen:
             say("no grade changed since the feedback was written")
             return 0
-    folder = feedback(course=course, assignment=assignment, students=students)
+        say(f"feedback again for {', '.join(chosen)} (grades changed)")
+    folder = feedback(course=course, assignment=assignment, students=chosen)
+    students = chosen or course.students(assignment)
     say(f"feedback in {folder}")
     archives = write_feedback_archives(
         course=course,
