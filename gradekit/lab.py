@@ -1,10 +1,10 @@
 """JupyterLab for a course: nbgrader's formgrader and Validate button, on this machine only.
 
-``python -m gradekit.lab`` (what ``make lab`` runs) starts ``jupyter lab`` in the course folder, so
-that the formgrader and the Validate button read the course's ``nbgrader_config.py`` (nbgrader's
-server extensions load it from the server's working folder), listening on 127.0.0.1 with a token,
-and prints the addresses of Lab and of the formgrader. The end-to-end tests start their server
-with the same :func:`lab_command`.
+``gradekit lab`` (what ``make lab`` runs; also ``python -m gradekit.lab``) starts
+``jupyter lab`` in the course folder, so that the formgrader and the Validate button read the
+course's ``nbgrader_config.py`` (nbgrader's server extensions load it from the server's working
+folder), listening on 127.0.0.1 with a token, and prints the addresses of Lab and of the
+formgrader. The end-to-end tests start their server with the same :func:`lab_command`.
 """
 
 from __future__ import annotations
