@@ -6,14 +6,16 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-# Debian packages the kit uses: bubblewrap confines student code (without it: rlimits only);
-# chromium is the headless browser of the JupyterLab tests (driven by Playwright, which never
-# downloads a browser of its own here).
-DEBIAN_PACKAGES := bubblewrap chromium postgresql
+# Debian packages: the kit needs only bubblewrap, which confines student code (without it:
+# rlimits only). The tests also need chromium, the headless browser of the JupyterLab tests
+# (driven by Playwright, which never downloads a browser of its own here), and postgresql (the
+# gradebook tests on a server database).
+DEBIAN_PACKAGES := bubblewrap
+TEST_PACKAGES := chromium postgresql
 # `make lab` serves on 127.0.0.1:$(LAB_PORT).
 LAB_PORT ?= 8888
 
-.PHONY: help system venv release demo lab test test-fast e2e screenshots bench lint clean
+.PHONY: help system system-test install-debian venv release demo lab test test-fast e2e screenshots bench lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -27,13 +29,19 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 venv: $(VENV)/.installed system  ## create the virtual environment from the pinned requirements
 
 # A removed package whose configuration files remain is known to dpkg: its status must be checked.
-system:  ## install the Debian packages (needs root and apt-get; skipped when present)
-	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
+system:  ## install the Debian packages the kit needs (needs root and apt-get; skipped when present)
+	@$(MAKE) --no-print-directory install-debian PACKAGES="$(DEBIAN_PACKAGES)"
+
+system-test:  ## install the Debian packages the tests also need (chromium, postgresql)
+	@$(MAKE) --no-print-directory install-debian PACKAGES="$(DEBIAN_PACKAGES) $(TEST_PACKAGES)"
+
+install-debian:
+	@missing=$$(for p in $(PACKAGES); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-		else echo "warning: cannot install $$missing (not root): without bubblewrap student code runs with rlimits only, without chromium the JupyterLab tests fail"; fi; \
+		else echo "warning: cannot install $$missing (not root): without bubblewrap student code runs with rlimits only, without chromium the JupyterLab tests fail, without postgresql its gradebook tests are skipped"; fi; \
 	fi
 
 release: venv  ## regenerate release/ from source/ (hidden-check counts first)
@@ -43,18 +51,18 @@ demo: venv  ## regenerate the release, autograde the bundled submissions, print 
 	$(BIN)/gradekit demo
 
 lab: release  ## JupyterLab for this course (formgrader, Validate) on 127.0.0.1:$(LAB_PORT); prints the token
-	$(BIN)/python -m gradekit.lab --port $(LAB_PORT)
+	$(BIN)/gradekit lab --port $(LAB_PORT)
 
 # Independent tests run two at a time; the slow end-to-end ones one after the other, because
 # they start two processes of their own (workers, kernels) and one measures the notebooks' time.
-test: venv  ## the whole test suite (slow end-to-end tests included)
+test: venv system-test  ## the whole test suite (slow end-to-end tests included)
 	$(BIN)/python -m pytest -n 2 -m "not slow or bank"
 	$(BIN)/python -m pytest -m "slow and not bank"
 
 test-fast: venv  ## the test suite without the slow end-to-end tests and the bank
 	$(BIN)/python -m pytest -m "not slow"
 
-e2e: venv  ## the JupyterLab tests only (student Validate, instructor formgrader) in headless Chromium
+e2e: venv system-test  ## the JupyterLab tests only (student Validate, instructor formgrader) in headless Chromium
 	$(BIN)/python -m pytest -m e2e
 
 screenshots: e2e  ## the JupyterLab tests, then their step screenshots copied to docs/screenshots

@@ -91,6 +91,17 @@ c.GenerateFeedback.preprocessors = [
     ClearMarkScheme,
 ]
 
+# --- Deadlines and late work (gradekit.deadlines) -------------------------------------------------
+# The due date of each assignment (no time zone: UTC); per-student extensions are rows of
+# extensions.csv (student_id,assignment,extension). nbgrader's AssignLatePenalties step applies the
+# late policy below; `gradekit deadlines` recomputes every penalty after a change, without grading.
+c.GradeKit.due_dates = {"mlp_from_scratch": "2026-03-08 23:59:00 UTC"}
+c.AssignLatePenalties.plugin_class = "gradekit.deadlines.LatePolicy"
+c.LatePolicy.percent_per_day = 10.0  # of the score, per started day late
+c.LatePolicy.cap_percent = 50.0  # at most half the score is taken
+c.LatePolicy.grace_minutes = 15.0  # an upload that ends a few minutes late is on time
+c.LatePolicy.cutoff_hours = 7 * 24.0  # a week late: no points (a hard cutoff)
+
 c.GradeKit.suite = "grader_tests"
 # The second, small assignment (the lecture's prerequisite) has its graders and reference beside
 # each other; commands without --assignment work on the main one.

@@ -66,6 +66,12 @@ class GradeKit(LoggingConfigurable):
         config=True
     )
 
+    due_dates = Dict(
+        value_trait=Unicode(),
+        help="Due date of each assignment, e.g. {'hw1': '2026-03-08 23:59:00 Europe/Paris'} "
+        "(no time zone: UTC). Late penalties: c.AssignLatePenalties.plugin_class.",
+    ).tag(config=True)
+
     execution_budget = Float(
         600.0, help="Seconds nbgrader's kernel may spend executing one notebook in total."
     ).tag(config=True)

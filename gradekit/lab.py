@@ -1,10 +1,10 @@
 """JupyterLab for a course: nbgrader's formgrader and Validate button, on this machine only.
 
-``python -m gradekit.lab`` (what ``make lab`` runs) starts ``jupyter lab`` in the course folder, so
-that the formgrader and the Validate button read the course's ``nbgrader_config.py`` (nbgrader's
-server extensions load it from the server's working folder), listening on 127.0.0.1 with a token,
-and prints the addresses of Lab and of the formgrader. The end-to-end tests start their server
-with the same :func:`lab_command`.
+``gradekit lab`` (what ``make lab`` runs; also ``python -m gradekit.lab``) starts
+``jupyter lab`` in the course folder, so that the formgrader and the Validate button read the
+course's ``nbgrader_config.py`` (nbgrader's server extensions load it from the server's working
+folder), listening on 127.0.0.1 with a token, and prints the addresses of Lab and of the
+formgrader. The end-to-end tests start their server with the same :func:`lab_command`.
 """
 
 from __future__ import annotations
@@ -62,6 +62,20 @@ def lab_environment(base: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def serve(*, course: Course, port: int = DEFAULT_PORT, token: str | None = None) -> int:
+    """Replace this process with ``jupyter lab`` serving the course (``gradekit lab``)."""
+    token = token or os.environ.get("LAB_TOKEN") or secrets.token_hex(24)
+    base = f"http://127.0.0.1:{port}"
+    print(f"JupyterLab for course {course.coursedir.course_id!r} in {course.root}", flush=True)
+    print(f"  Lab:        {base}/lab?token={token}", flush=True)
+    print(f"  Formgrader: {base}/formgrader?token={token}", flush=True)
+    print(f"  token:      {token}", flush=True)
+    command = lab_command(course.root, port=port, token=token)
+    os.chdir(course.root)
+    os.execve(command[0], command, lab_environment())
+    return 0  # not reached: execve replaces this process
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m gradekit.lab", description=__doc__.splitlines()[0]
@@ -72,17 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--token", default=os.environ.get("LAB_TOKEN") or None, help="default: $LAB_TOKEN or random"
     )
     args = parser.parse_args(argv)
-    course = Course.find(args.course)
-    token = args.token or secrets.token_hex(24)
-    base = f"http://127.0.0.1:{args.port}"
-    print(f"JupyterLab for course {course.coursedir.course_id!r} in {course.root}", flush=True)
-    print(f"  Lab:        {base}/lab?token={token}", flush=True)
-    print(f"  Formgrader: {base}/formgrader?token={token}", flush=True)
-    print(f"  token:      {token}", flush=True)
-    command = lab_command(course.root, port=args.port, token=token)
-    os.chdir(course.root)
-    os.execve(command[0], command, lab_environment())
-    return 0  # not reached: execve replaces this process
+    return serve(course=Course.find(args.course), port=args.port, token=args.token)
 
 
 if __name__ == "__main__":

@@ -70,6 +70,7 @@ CSV_COLUMNS = (
     "passed",
     "kind",
     "mistake",
+    "message",
 )
 REPORT_FILE = "report.html"
 SCORE_FIGURE = "score_distribution.png"
@@ -130,6 +131,7 @@ class CheckRow:
         kind: ``passed``, ``failed``, ``error``, ``missing``, ``timeout``, ``crash`` or
             ``forbidden``.
         mistake: The diagnosed mistake named in the message (empty when none is named).
+        message: What the check said (what was expected; the student's feedback shows it too).
     """
 
     student: str
@@ -142,6 +144,7 @@ class CheckRow:
     passed: bool
     kind: str
     mistake: str
+    message: str = ""
 
 
 @dataclass(frozen=True)
@@ -348,6 +351,7 @@ def check_rows(*, results: ClassResults) -> list[CheckRow]:
                             passed=check.passed,
                             kind=check.kind,
                             mistake=check.mistake,
+                            message=check.message,
                         )
                     )
     return rows
@@ -377,6 +381,7 @@ def write_check_csv(*, results: ClassResults, path: Path) -> Path:
                     "true" if row.passed else "false",
                     row.kind,
                     row.mistake,
+                    row.message,
                 ]
             )
     return path
@@ -592,6 +597,8 @@ def write_report(
     folder: Path,
     gradebook_totals: Mapping[str, float] | None = None,
     not_graded: Mapping[str, str] | None = None,
+    late: Mapping[str, tuple[str, float]] | None = None,
+    isolation: str = "",
 ) -> Path:
     """Write the class report: ``report.html`` and its PNG figures, in ``folder``.
 
@@ -601,6 +608,8 @@ def write_report(
         gradebook_totals: Each student's gradebook total, manual grades included
             (:func:`gradebook_totals`), to summarize beside the autograded points.
         not_graded: Students the batch could not grade at all, with the reason.
+        late: Late students: how late (``10 h late``) and the points the late policy took.
+        isolation: How the last batch confined student code (``bubblewrap`` or ``rlimits``).
 
     Returns:
         The HTML file.
@@ -625,6 +634,8 @@ def write_report(
         analysis=analysis,
         students=len(results.students),
         not_graded=dict(not_graded or {}),
+        late=dict(late or {}),
+        isolation=isolation,
         figures={
             "scores": SCORE_FIGURE,
             "cell_failures": CELL_FAILURE_FIGURE,
@@ -787,7 +798,8 @@ pre { white-space: pre-wrap; margin: 0; }
 {{ analysis.cells | length }} grade cells, {{ analysis.checks | length }} checks,
 {{ analysis.max_points | points }} autograded points.
 {% if not_graded %}{{ not_graded | length }} more could not be graded at all
-(<a href="#not-graded">below</a>).{% endif %}</p>
+(<a href="#not-graded">below</a>).{% endif %}
+{% if isolation %}The last batch ran student code under {{ isolation }}.{% endif %}</p>
 <table>
 <tr><th></th><th>students</th><th>mean</th><th>median</th><th>min</th><th>max</th></tr>
 {% for label, summary in [("autograded points (of " ~ (analysis.max_points | points) ~ ")",
@@ -902,6 +914,21 @@ notebook (incidents of the student's process, definitions that could not be load
 </table>
 {% else %}
 <p>None.</p>
+{% endif %}
+
+{% if late %}
+<h2 id="late">Late submissions</h2>
+<p class="note">Lateness counts from each student's due date (extensions included); the gradebook
+totals above are before the penalty.</p>
+<table class="sortable">
+<thead><tr><th>student</th><th>lateness</th><th>late penalty</th></tr></thead>
+<tbody>
+{% for student, (lateness, penalty) in late | dictsort %}
+<tr><td>{{ student }}</td><td>{{ lateness }}</td>
+<td class="number">-{{ penalty | points }}</td></tr>
+{% endfor %}
+</tbody>
+</table>
 {% endif %}
 
 {% if not_graded %}

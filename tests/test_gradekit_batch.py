@@ -189,8 +189,11 @@ def test_sigkill_mid_batch_then_rerun_loses_nothing(tmp_path, cluster, nbgrader_
 
 
 def last_batch(course: Course) -> dict:
-    path = course.root / ".gradekit" / ASSIGNMENT / "last_batch.json"
-    return json.loads(path.read_text(encoding="utf-8"))
+    """The newest run's summary (each run keeps its own folder; the killed one has none)."""
+    runs = sorted((course.root / ".gradekit" / ASSIGNMENT / "runs").iterdir())
+    assert len(runs) == 2, runs
+    assert not (runs[0] / "summary.json").exists()  # the killed run kept its log only
+    return json.loads((runs[-1] / "summary.json").read_text(encoding="utf-8"))
 
 
 # -- PostgreSQL as the gradebook ----------------------------------------------------------------

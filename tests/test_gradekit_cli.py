@@ -18,7 +18,19 @@ from gradekit.course import Course
 from tests.courses import ASSIGNMENT, ROOT, copy_course
 
 RELEASED = sorted((ROOT / "release" / ASSIGNMENT).glob("*.ipynb"))
-SUBCOMMANDS = ("release", "collect", "autograde", "feedback", "export", "report", "scores", "demo")
+SUBCOMMANDS = (
+    "release",
+    "collect",
+    "autograde",
+    "deadlines",
+    "feedback",
+    "export",
+    "report",
+    "scores",
+    "status",
+    "lab",
+    "demo",
+)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +75,9 @@ def test_a_folder_without_a_course_is_a_usage_error(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     assert main(["--course", str(tmp_path), "scores"]) == 2
-    assert "nbgrader_config.py" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert captured.err.strip().count("\n") == 0, captured.err
+    assert "nbgrader_config.py" in captured.err
 
 
 def download(path: Path, files: dict[str, bytes], when: tuple[int, ...]) -> Path:
@@ -141,12 +155,49 @@ def test_a_download_whose_names_do_not_match_fails(
     assert "hugo" not in in_course.students(ASSIGNMENT)
 
 
-def test_a_submission_that_cannot_be_graded_exits_1_with_its_reason(
+def test_a_mistyped_student_is_one_line_before_any_worker_starts(
     in_course: Course, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # A mistyped student id: there is no submission folder to grade.
-    assert main(["autograde", "alcie", "--jobs", "1"]) == 1
-    out = capsys.readouterr().out
-    assert "[1/1] failed alcie" in out, out
-    assert "no submission folder" in out, out
-    assert "0 graded, 0 skipped, 1 failed" in out, out
+    # Options in any position: --assignment before the subcommand, --course after it.
+    argv = ["--assignment", ASSIGNMENT, "autograde", "alcie", "--course", str(in_course.root)]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    count = len(in_course.students(ASSIGNMENT))
+    assert captured.err.strip() == (
+        f"gradekit autograde: no submission of {ASSIGNMENT} for alcie (submitted/ has {count} "
+        "students; `gradekit status` counts them)"
+    )
+    assert "worker" not in captured.out
+
+
+def test_the_version_is_printed(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["--version"])
+    assert stopped.value.code == 0
+    assert capsys.readouterr().out.startswith("gradekit 0.")
+
+
+def test_status_counts_each_step(in_course: Course, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["status"]) == 0
+    count = len(in_course.students(ASSIGNMENT))
+    assert capsys.readouterr().out.strip() == (
+        f"{ASSIGNMENT}: released, {count} collected, 0 graded (0 stale), 0 late, 0 graded by "
+        "hand (0 waiting), feedback for 0"
+    )
+
+
+def test_a_course_without_source_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()  # noqa: F821\n")
+    assert main(["release", "--course", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gradekit release: no source/ folder in"), err
+    assert "Traceback" not in err
+
+
+def test_an_unknown_assignment_is_one_line(
+    in_course: Course, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["scores", "--assignment", "hw9"]) == 2
+    assert capsys.readouterr().err.startswith("gradekit scores: no assignment 'hw9' in source/")

@@ -183,6 +183,8 @@ def test_csv_has_one_row_per_student_and_check_with_its_points(results, tmp_path
     assert (tricky["s05"]["max_points"], tricky["s05"]["points"]) == ("1.5", "1.5")
     assert (tricky["s04"]["passed"], tricky["s05"]["passed"]) == ("false", "true")
     assert tricky["s04"]["mistake"] == ONE_OVER_M
+    assert ONE_OVER_M in tricky["s04"]["message"]
+    assert tricky["s05"]["message"] == ""
     assert tricky["s04"]["notebook"] == "nb1" and tricky["s04"]["item"] == "a"
     earned = {student: 0.0 for student in STUDENTS}
     for row in rows:
