@@ -35,6 +35,7 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 
 from gradekit.course import GradeKit
+from gradekit.leftovers import folder_prefix, sweep_once
 from gradekit.safe_files import remove_tree
 from gradekit.sandbox import Limits, Zygote
 
@@ -52,7 +53,8 @@ class KernelServer:
     """
 
     def __init__(self, limits: Limits):
-        self.root = Path(tempfile.mkdtemp(prefix="gradekit-kernels-"))
+        sweep_once()
+        self.root = Path(tempfile.mkdtemp(prefix=folder_prefix("kernels")))
         self.files = self.root / "files"
         self.sockets = self.root / "sockets"
         for folder in (self.files, self.sockets):

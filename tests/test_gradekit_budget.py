@@ -1,0 +1,208 @@
+"""gradekit.budget, gradekit.leftovers and lost sandboxes: a submission's time budget ends its
+grading alone, a killed grading process leaves nothing behind for long, and a student whose
+sandbox was lost for someone else's reason is graded again for free."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+from gradekit import budget as budget_module
+from gradekit import leftovers, sandbox
+from gradekit.budget import Budget
+from gradekit.grading import grade_notebook
+from gradekit.notebook import as_nbformat, notebook_from_dict
+from gradekit.remote import Student, StudentTimeout, Submission
+from gradekit.sandbox import Limits, start_worker
+
+LIMITS = Limits(call_timeout=30, load_timeout=60, max_restarts=2, memory_mb=2048)
+
+CODE = textwrap.dedent(
+    """
+    import time
+
+    def forever(x):
+        while True:
+            pass
+
+    def slowly(x, seconds):
+        time.sleep(seconds)
+        return x + 1
+
+    def quick(x):
+        return x + 1
+    """
+)
+
+
+def loaded(budget: Budget) -> Submission:
+    notebook = notebook_from_dict(
+        {"cells": [{"cell_type": "code", "source": CODE, "metadata": {}}]}, name="nb"
+    )
+    submission = Submission(
+        notebook=notebook,
+        start_channel=lambda: start_worker(LIMITS),
+        limits=LIMITS,
+        budget=budget,
+    )
+    submission.start()
+    return submission
+
+
+def test_a_budget_clamps_every_wait_and_says_why():
+    budget = Budget.start(10)
+    assert budget.clamp(30) <= 10 and budget.clamp(1) == 1
+    assert budget.binds(30) and not budget.binds(1)
+    assert budget.reason() == "the submission used up its time budget of 10 s"
+    assert not Budget.start(0).binds(1e9)  # 0: no budget
+
+
+def test_an_endless_call_ends_with_the_budget_not_the_call_timeout():
+    with loaded(Budget.start(600)) as submission:
+        student = Student(submission)
+        assert student.call("quick", 1) == 2
+        submission.budget = Budget.start(4)  # from here (starting the fork server takes long)
+        started = time.monotonic()
+        with pytest.raises(StudentTimeout, match="used up its time budget of 4 s"):
+            student.call("forever", 1)  # the call timeout is 30 s
+        assert time.monotonic() - started < 6
+        started = time.monotonic()
+        with pytest.raises(StudentTimeout, match="used up its time budget of 4 s"):
+            student.call("quick", 1)  # nothing more runs, at once
+        assert time.monotonic() - started < 0.5
+        assert submission.incidents == ["budget: the submission used up its time budget of 4 s"]
+
+
+class StuckChannel:
+    """A student process whose every answer keeps the trusted side busy (what bounded decoding
+    and the per-call timeouts prevent: the hard stop is the last line of defence)."""
+
+    def __init__(self) -> None:
+        self.closed = threading.Event()
+
+    def request(self, message, timeout):
+        self.closed.wait()
+        raise sandbox.WorkerGone("closed")
+
+    def close(self) -> None:
+        self.closed.set()
+
+
+def test_the_hard_stop_abandons_checks_stuck_on_the_trusted_side(monkeypatch):
+    from tests.banks import NB1, student_notebook
+    from tests.courses import ROOT
+
+    monkeypatch.setattr(budget_module, "HARD_STOP_MARGIN", 1.0)
+    notebook = notebook_from_dict(as_nbformat(student_notebook(None, NB1)), name=NB1)
+    suite = ROOT / "grader_tests"
+    dead = StuckChannel()
+    dead.close()  # answers nothing at once: collects the suite before the clock starts
+    grade_notebook(
+        notebook=notebook, suite=suite, support_files={}, limits=LIMITS, start_channel=lambda: dead
+    )
+    channel = StuckChannel()
+    started = time.monotonic()
+    result = grade_notebook(
+        notebook=notebook,
+        suite=suite,
+        support_files={},
+        limits=LIMITS,
+        start_channel=lambda: channel,
+        budget=Budget.start(2),
+    )
+    assert time.monotonic() - started < 6
+    assert channel.closed.is_set()
+    assert result.points == 0
+    for item in result.items.values():
+        assert "used up its time budget of 2 s" in item.feedback()
+    assert any("used up its time budget of 2 s" in line for line in result.incidents)
+
+
+# -- leftovers ----------------------------------------------------------------------------------
+
+
+def test_leftovers_of_dead_creators_are_removed_live_ones_kept(tmp_path):
+    mine = tmp_path / (leftovers.folder_prefix("job") + "x")
+    pid_reused = tmp_path / f"gradekit-job-{os.getpid()}.1-x"  # this pid, another start time
+    dead = subprocess.run(["true"], check=True)
+    assert dead.returncode == 0
+    gone = tmp_path / "gradekit-zygote-999999999.5-y"
+    foreign = tmp_path / "gradekit-notes-keep"
+    for folder in (mine, pid_reused, gone, foreign):
+        (folder / "inner").mkdir(parents=True)
+    (gone / "link").symlink_to(tmp_path)  # a link inside is removed, not followed
+    removed = leftovers.sweep(tmp_path, cgroups=tmp_path / "no-cgroups")
+    assert sorted(removed) == sorted([pid_reused, gone])
+    assert mine.is_dir() and foreign.is_dir() and tmp_path.is_dir()
+
+
+def _cgroups_writable() -> bool:
+    try:
+        leftovers.CGROUP_ROOT.mkdir(parents=True, exist_ok=True)
+        probe = leftovers.CGROUP_ROOT / "probe"
+        probe.mkdir()
+        probe.rmdir()
+    except OSError:
+        return False
+    return True
+
+
+#: A grading process: a fork server with a worker (cgroup, folders) and a kernel server.
+GRADING_PROCESS = textwrap.dedent(
+    """
+    import sys, time
+    from gradekit.kernel_sandbox import KernelServer
+    from gradekit.sandbox import Limits, start_worker
+    limits = Limits(memory_mb=2048, preload=("numpy",))
+    channel = start_worker(limits)
+    channel.request({"op": "hello"}, 60)
+    server = KernelServer(limits)
+    print("ready", flush=True)
+    time.sleep(600)
+    """
+)
+
+
+def test_a_sigkilled_grading_process_leaves_nothing_after_the_next_start(tmp_path):
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", GRADING_PROCESS], stdout=subprocess.PIPE, env=env, text=True
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline().strip() == "ready"
+    tag = f"{process.pid}.{leftovers.start_time(process.pid)}"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    left = [path for path in tmp_path.iterdir() if tag in path.name]
+    assert len(left) >= 2  # the fork servers' folders, the kernels' folder
+    groups = sorted(leftovers.CGROUP_ROOT.glob(f"{tag}-*")) if _cgroups_writable() else []
+    if _cgroups_writable():
+        assert groups, "the fork servers' pids cgroups"
+    removed = leftovers.sweep(tmp_path)
+    assert not [path for path in tmp_path.iterdir() if tag in path.name]
+    assert not list(leftovers.CGROUP_ROOT.glob(f"{tag}-*"))
+    assert set(left + groups) <= set(removed)
+
+
+# -- lost sandboxes -----------------------------------------------------------------------------
+
+
+def test_a_lost_fork_server_costs_the_student_nothing():
+    with loaded(Budget.start(120)) as submission:
+        student = Student(submission)
+        assert student.call("quick", 1) == 2
+        zygote = next(z for key, z in sandbox._zygotes.items() if key[0] == LIMITS)
+        killer = threading.Timer(1.0, os.killpg, (zygote.process.pid, signal.SIGKILL))
+        killer.start()
+        assert student.call("slowly", 1, 3) == 2  # graded again in a fresh sandbox
+        killer.join()
+        assert submission.sandbox_losses == 1
+        assert submission.restarts == 0
+        assert not [line for line in submission.incidents if "crash" in line]
