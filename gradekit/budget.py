@@ -79,6 +79,8 @@ class Budget:
 #: (wall-clock time), so that the coordinator can tell a job stopped for its budget from one
 #: whose worker was lost for another reason.
 JOB_EVENTS = "gradekit-jobs"
+#: Time a worker gives its event loop to send the announcement of a job.
+EVENT_FLUSH_SECONDS = 0.2
 
 
 @contextlib.contextmanager
@@ -101,6 +103,9 @@ def hard_stop(student: str, budget: Budget) -> Iterator[None]:
     worker.log_event(
         JOB_EVENTS, {"student": student, "budget": budget.seconds, "started": time.time()}
     )
+    # The event leaves with the worker's next batch of messages, from its event loop's thread:
+    # give that thread a moment before the job, which might keep the interpreter's lock.
+    time.sleep(EVENT_FLUSH_SECONDS)
     last = max(1.0, budget.hard_stop_in() + HARD_STOP_MARGIN)
     faulthandler.dump_traceback_later(last, exit=True, file=sys.stderr)
     try:

@@ -5,6 +5,7 @@ sandbox was lost for someone else's reason is graded again for free."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -206,3 +207,48 @@ def test_a_lost_fork_server_costs_the_student_nothing():
         assert submission.sandbox_losses == 1
         assert submission.restarts == 0
         assert not [line for line in submission.incidents if "crash" in line]
+
+
+# -- the hard stop of a batch worker ------------------------------------------------------------
+
+
+def _stuck_job(student: str) -> None:
+    """A job that blows its budget while holding the interpreter's lock (regular expression
+    backtracking in C: no Python-level timer could run)."""
+    from gradekit import budget
+
+    budget.HARD_STOP_MARGIN = 0.5
+    with budget.hard_stop(student, budget.Budget.start(1.0)):
+        re.fullmatch(r"(a+)+$", "a" * 64 + "b")
+
+
+def _quick_job(student: str) -> str:
+    return student
+
+
+def test_a_batch_worker_past_its_budget_is_ended_and_says_why(monkeypatch):
+    import cloudpickle
+    from distributed import KilledWorker
+
+    from gradekit import batch
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    monkeypatch.setattr(batch, "HARD_STOP_MARGIN", 0.5)
+    with batch.dask_client(jobs=1) as client:
+        sent = time.time()
+        started = time.monotonic()
+        stuck = client.submit(_stuck_job, "mallory", key="stuck")
+        queued = client.submit(_quick_job, "alice", key="queued")
+        with pytest.raises(KilledWorker):
+            stuck.result(timeout=120)
+        assert time.monotonic() - started < 60
+        assert batch._over_budget(client, "mallory", sent) == (
+            "the submission used up its time budget of 1 s: its grading was stopped "
+            "(the worker grading it was ended)"
+        )
+        # Whatever else the lost worker held was not its own doing: graded again for free.
+        assert batch._over_budget(client, "alice", sent) is None
+        try:
+            assert queued.result(timeout=120) == "alice"
+        except KilledWorker:
+            assert client.submit(_quick_job, "alice", key="again").result(timeout=120) == "alice"
