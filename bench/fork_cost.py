@@ -37,7 +37,8 @@ def main() -> None:
     for kind in kinds:
         times = sorted(cost(kind, count))
         p90 = times[int(0.9 * (len(times) - 1))]
-        print(f"{kind:<11} {count} processes: median {statistics.median(times):.1f} ms, p90 {p90:.1f} ms")
+        median = statistics.median(times)
+        print(f"{kind:<11} {count} processes: median {median:.1f} ms, p90 {p90:.1f} ms")
 
 
 if __name__ == "__main__":

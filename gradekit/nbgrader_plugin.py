@@ -394,7 +394,8 @@ class SandboxedExecute(Execute):
             except KernelSandboxLost:
                 losses += 1
                 self.log.warning("The kernel's sandbox was lost (%d): executing again", losses)
-                nb = copy.deepcopy(original)
+                fresh = copy.deepcopy(original)  # in place: callers may hold this notebook
+                nb.cells[:], nb.metadata = fresh.cells, fresh.metadata
                 if losses <= MAX_KERNEL_SANDBOX_LOSSES:
                     continue
                 self._note(
@@ -440,6 +441,9 @@ class SandboxedExecute(Execute):
             )
             return cell, resources
         timed_out = any(output.get("ename") == "CellTimeoutError" for output in cell.outputs)
+        if timed_out and self._submission.exceeded:
+            self._stop(cell, self._submission.reason())
+            return cell, resources
         self._timeouts_in_a_row = self._timeouts_in_a_row + 1 if timed_out else 0
         if timed_out:
             # Interrupted after the cell's timeout; the next cells still get their chance,

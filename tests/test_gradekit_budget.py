@@ -252,3 +252,53 @@ def test_a_batch_worker_past_its_budget_is_ended_and_says_why(monkeypatch):
             assert queued.result(timeout=120) == "alice"
         except KilledWorker:
             assert client.submit(_quick_job, "alice", key="again").result(timeout=120) == "alice"
+
+
+# -- the kernel ---------------------------------------------------------------------------------
+
+
+def _execute(tmp_path, sources, budget: Budget, during=None):
+    import nbformat
+    from traitlets.config import Config
+
+    from gradekit.nbgrader_plugin import BUDGET, SandboxedExecute
+
+    config = Config()
+    config.Execute.timeout = 60
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    executor = SandboxedExecute(config=config)
+    timer = threading.Timer(during[0], during[1]) if during else None
+    if timer:
+        timer.start()
+    started = time.monotonic()
+    executor.preprocess(nb, {"metadata": {"path": str(tmp_path)}, BUDGET: budget})
+    if timer:
+        timer.join()
+    return nb, executor.problems, time.monotonic() - started
+
+
+def test_the_kernel_stops_at_the_submission_budget(tmp_path):
+    _execute(tmp_path, ["1"], Budget.start(600))  # the kernels' fork server starts
+    sources = ["import time\ntime.sleep(3)"] * 10 + ["print('never')"]
+    nb, problems, seconds = _execute(tmp_path, sources, Budget.start(8))
+    assert seconds < 14  # 30 s of sleeping without the budget
+    assert any("used up its time budget of 8 s" in problem for problem in problems), problems
+    assert not nb.cells[-1].outputs
+
+
+def test_a_lost_kernel_sandbox_executes_the_notebook_again_for_free(tmp_path):
+    from gradekit import kernel_sandbox
+
+    _execute(tmp_path, ["1"], Budget.start(600))  # the kernels' fork server starts
+
+    def kill_fork_server():
+        for server in list(kernel_sandbox._servers.values()):
+            os.killpg(server.zygote.process.pid, signal.SIGKILL)
+
+    before = {server.zygote.process.pid for server in kernel_sandbox._servers.values()}
+    sources = ["import time\ntime.sleep(4)", "print('done')"]
+    nb, problems, _ = _execute(tmp_path, sources, Budget.start(600), (2.0, kill_fork_server))
+    after = {server.zygote.process.pid for server in kernel_sandbox._servers.values()}
+    assert after - before, "the notebook ran again under a new fork server"
+    assert problems == []  # no 'the kernel died' charged to the student
+    assert nb.cells[-1].outputs[0]["text"] == "done\n"
