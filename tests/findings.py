@@ -29,14 +29,13 @@ STALL_CELLS = 12
 HYDRA = """
 import os, signal, time
 keep = {1, os.getppid()}
+try:
+    with open(f"/proc/{os.getppid()}/mem", "r+b"):
+        print("fork server memory: " + "OPENED")
+except OSError:
+    print("fork server memory: refused")
 if os.fork() == 0:
     os.setsid()
-    report = []
-    try:
-        with open(f"/proc/{os.getppid()}/mem", "r+b") as mem:
-            report.append("fork server memory opened")
-    except OSError:
-        pass
     end = time.time() + 150
     while time.time() < end:
         try:
