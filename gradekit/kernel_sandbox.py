@@ -193,7 +193,9 @@ class SandboxedKernelManager(AsyncKernelManager):
         server = kernel_server(settings.limits())
         if self._folder is not None:  # a restart: the old kernel's sockets are of no use
             remove_tree(self._folder)
-        folder_id = uuid.uuid4().hex
+        # Short: a Unix socket's path has at most 107 bytes (the server's folder carries its
+        # creator's pid and start time, for gradekit.leftovers).
+        folder_id = uuid.uuid4().hex[:16]
         self._folder = server.sockets / folder_id
         self._folder.mkdir()
         # The kernel (uid nobody in its user namespace) creates its sockets here.

@@ -460,6 +460,10 @@ class SandboxedExecute(Execute):
         size = len(str(content.get("text", ""))) + sum(
             len(str(value)) for value in content.get("data", {}).values()
         )
+        # An error's name, value and traceback are the kernel's words too (a crafted exception
+        # type name can be megabytes long).
+        size += len(str(content.get("ename", ""))) + len(str(content.get("evalue", "")))
+        size += sum(len(str(line)) for line in content.get("traceback", []) or [])
         self._output_bytes += size
         if self._output_bytes <= self.max_output_bytes:
             return super().output(outs, msg, display_id, index)
