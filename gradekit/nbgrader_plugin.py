@@ -477,6 +477,26 @@ class SandboxedExecute(Execute):
                 self._interrupt = asyncio.ensure_future(ensure_async(self.km.interrupt_kernel()))
         return None
 
+    def on_cell_executed(self, **kwargs: Any) -> None:
+        """nbgrader's step adds the execute reply's error to the cell when no error output of
+        that name was kept: that error counts toward the output limit too, and beyond it only
+        a short notice is added."""
+        content = kwargs["execute_reply"].get("content", {})
+        cell = kwargs["cell"]
+        if content.get("status") == "error" and not any(
+            output.get("output_type") == "error" and output.get("ename") == content.get("ename")
+            for output in cell.outputs
+        ):
+            size = len(str(content.get("ename", ""))) + len(str(content.get("evalue", "")))
+            size += sum(len(str(line)) for line in content.get("traceback", []) or [])
+            self._output_bytes += size
+            if self._output_bytes > self.max_output_bytes:
+                limit = self.max_output_bytes // (1024 * 1024)
+                text = f"its description was dropped: this notebook printed more than {limit} MiB"
+                cell.outputs.append(_error_output("Error", text))
+                return
+        super().on_cell_executed(**kwargs)
+
     def _cell_timeout(self, cell: NotebookNode) -> int:
         left = int(self._deadline - time.monotonic())
         return max(1, min(self.timeout or left, left))

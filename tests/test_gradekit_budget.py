@@ -302,3 +302,19 @@ def test_a_lost_kernel_sandbox_executes_the_notebook_again_for_free(tmp_path):
     assert after - before, "the notebook ran again under a new fork server"
     assert problems == []  # no 'the kernel died' charged to the student
     assert nb.cells[-1].outputs[0]["text"] == "done\n"
+
+
+def test_crafted_error_names_count_toward_the_output_limit(tmp_path):
+    import json
+
+    import nbformat
+    from traitlets.config import Config
+
+    from gradekit.nbgrader_plugin import SandboxedExecute
+
+    config = Config()
+    config.GradeKit.max_output_mb = 1
+    raising = "raise type('E' * 3_000_000, (ValueError,), {})('no')"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(raising) for _ in range(3)])
+    SandboxedExecute(config=config).preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    assert len(json.dumps([cell.outputs for cell in nb.cells])) < 1.5 * 1024 * 1024
