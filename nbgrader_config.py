@@ -125,4 +125,5 @@ c.GradeKit.preload = [
     "sklearn.preprocessing",
 ]
 c.GradeKit.execution_budget = 600.0  # seconds nbgrader's kernel may spend on one notebook
+c.GradeKit.submission_budget = 1800.0  # wall-clock seconds for one submission in all (fails alone)
 c.GradeKit.max_output_mb = 16  # outputs kept per executed notebook

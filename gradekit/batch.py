@@ -24,9 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from distributed import Client, LocalCluster, as_completed
+import dask
+from distributed import Client, KilledWorker, LocalCluster, as_completed
 from nbgrader.api import Gradebook, MissingEntry
 
+from gradekit.budget import HARD_STOP_MARGIN, JOB_EVENTS
 from gradekit.course import Course
 from gradekit.jobs import (
     Job,
@@ -42,6 +44,9 @@ log = logging.getLogger("gradekit.batch")
 
 #: Where the kit remembers what it graded (relative to the course root).
 STATE_FOLDER = ".gradekit"
+#: Times a submission is graded again, for free, after the worker grading it was lost for a
+#: reason other than its own time budget (another job's hard stop, the machine's OOM killer).
+MAX_LOST_WORKERS = 2
 
 
 @dataclass
@@ -174,9 +179,16 @@ def _run_jobs(
 ) -> Iterator[StudentRun]:
     """Keep ``in_flight`` jobs on the workers; store each outcome as it arrives."""
     queue = iter(students)
-    sent: dict[object, tuple[Job, float]] = {}  # key -> the job, when it was sent
+    sent: dict[object, tuple[Job, float, float]] = {}  # key -> the job, when it was sent
     arrived = as_completed()
     failures: list[StudentRun] = []
+
+    lost: dict[str, int] = {}  # student -> workers lost under their job, not their fault
+
+    def send(job: Job) -> None:
+        future = client.submit(run_job, job, key=f"grade-{job.student}-{uuid.uuid4().hex[:8]}")
+        sent[future.key] = (job, time.monotonic(), time.time())
+        arrived.add(future)
 
     def send_next() -> None:
         for student in queue:
@@ -191,20 +203,28 @@ def _run_jobs(
             except Exception as error:
                 failures.append(StudentRun(student, "failed", problems=[_reason(error)]))
                 continue
-            future = client.submit(run_job, job, key=f"grade-{student}-{uuid.uuid4().hex[:8]}")
-            sent[future.key] = (job, time.monotonic())
-            arrived.add(future)
+            send(job)
             return
 
     for _ in range(in_flight):
         send_next()
     yield from _drain(failures)
     for future in arrived:
-        job, sent_at = sent.pop(future.key)
+        job, sent_at, sent_wall = sent.pop(future.key)
         student = job.student
         try:
             outcome: Outcome = future.result()
             store_outcome(course=course, job=job, outcome=outcome)
+        except KilledWorker:
+            future.release()
+            reason = _over_budget(client, student, sent_wall)
+            if reason is None and lost.get(student, 0) < MAX_LOST_WORKERS:
+                # Not this submission's doing: graded again for free.
+                lost[student] = lost.get(student, 0) + 1
+                log.warning("%s: the worker grading it was lost; grading it again", student)
+                send(job)
+                continue
+            run = StudentRun(student, "failed", problems=[reason or _lost(lost[student] + 1)])
         except Exception as error:
             run = StudentRun(student, "failed", problems=[_reason(error)])
         else:
@@ -220,6 +240,35 @@ def _run_jobs(
         yield run
         send_next()
         yield from _drain(failures)
+
+
+def _over_budget(client: Client, student: str, sent_wall: float) -> str | None:
+    """Why a job whose worker died was stopped, if it was its own time budget (the worker
+    announced the job, :data:`gradekit.budget.JOB_EVENTS`, and it ran past the hard stop)."""
+    try:
+        events = client.get_events(JOB_EVENTS)
+    except Exception:  # an old scheduler, or one that lost its events: not the student's fault
+        return None
+    for _, event in reversed(list(events)):
+        if not isinstance(event, dict) or event.get("student") != student:
+            continue
+        started, budget = float(event.get("started", 0)), float(event.get("budget", 0))
+        if started < sent_wall - 1:
+            break  # an earlier attempt's
+        if time.time() - started >= budget + HARD_STOP_MARGIN:
+            return (
+                f"the submission used up its time budget of {budget:g} s: its grading was "
+                "stopped (the worker grading it was ended)"
+            )
+        break
+    return None
+
+
+def _lost(times: int) -> str:
+    return (
+        f"the worker grading it was lost {times} times (not by this submission's time budget); "
+        "grade it again"
+    )
 
 
 def _drain(failures: list[StudentRun]) -> Iterator[StudentRun]:
@@ -276,7 +325,10 @@ def dask_client(*, jobs: int | None = None, scheduler: str | None = None) -> Ite
         with Client(scheduler, timeout="30s") as client:
             yield client
         return
+    # A job whose worker died is not sent to another worker: the kit decides (its own time
+    # budget: failed, saying so; anything else: graded again, see MAX_LOST_WORKERS).
     with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
         LocalCluster(
             n_workers=jobs or os.cpu_count() or 1,
             threads_per_worker=1,

@@ -72,6 +72,13 @@ class GradeKit(LoggingConfigurable):
         "(no time zone: UTC). Late penalties: c.AssignLatePenalties.plugin_class.",
     ).tag(config=True)
 
+    submission_budget = Float(
+        1800.0,
+        help="Wall-clock seconds for grading one submission as a whole: executing its notebooks "
+        "and running their checks. A submission that uses them up fails alone (the kernel runs "
+        "no more cells, the remaining checks fail saying so; a batch worker still busy 30 s "
+        "later is stopped), while everyone else is graded. 0: no budget.",
+    ).tag(config=True)
     execution_budget = Float(
         600.0, help="Seconds nbgrader's kernel may spend executing one notebook in total."
     ).tag(config=True)

@@ -20,10 +20,12 @@ from pathlib import Path
 
 import pytest
 
+from gradekit.budget import UNLIMITED, Budget
 from gradekit.notebook import Notebook
 from gradekit.pytest_plugin import GradingSession, grade_item_of
+from gradekit.remote import MAX_SANDBOX_LOSSES
 from gradekit.sandbox import Channel, Limits
-from gradekit.scoring import ItemResult, NotebookResult
+from gradekit.scoring import CheckResult, ItemResult, NotebookResult
 
 #: pytest options for an in-process run: quiet, no cache files, no assertion rewriting (the
 #: checks fail with messages of their own; an import hook left in ``sys.meta_path`` for the life of
@@ -38,6 +40,9 @@ _QUIET = [
     *("-p", "no:logging"),
     *("-p", "no:unraisableexception"),
     *("-p", "no:threadexception"),
+    # Its handler cancels any pending faulthandler timer at every failing check, which would
+    # disarm the hard stop of gradekit.budget.hard_stop.
+    *("-p", "no:faulthandler"),
     "--capture=no",
     "--assert=plain",
     *("-W", "ignore"),
@@ -55,8 +60,13 @@ def grade_notebook(
     support_files: dict[str, str],
     limits: Limits,
     start_channel: Callable[[], Channel] | None = None,
+    budget: Budget = UNLIMITED,
 ) -> NotebookResult:
     """Run every check of ``suite`` that belongs to a grade cell of ``notebook``.
+
+    Every wait on the student's process ends with ``budget``; should the checks still not be
+    done :data:`gradekit.budget.HARD_STOP_MARGIN` seconds after it, their session is abandoned
+    (the next notebook gets a new one) and every check not run fails with the budget's reason.
 
     Args:
         notebook: The submission.
@@ -64,6 +74,7 @@ def grade_notebook(
         support_files: The assignment's helper modules (name -> text), from the source folder.
         limits: Limits of the student's process.
         start_channel: Starts the student's process (default: a sandboxed worker).
+        budget: The submission's wall-clock budget.
 
     Returns:
         Points and check results for every autograded grade cell of the notebook.
@@ -77,23 +88,46 @@ def grade_notebook(
         support_files=support_files,
         limits=limits,
         start_channel=start_channel,
+        budget=budget,
     )
-    SuiteSession.of(suite).run(session)
+    stopped = not SuiteSession.of(suite).run(session, budget)
     points = {cell.grade_id: cell.points for cell in notebook.grade_cells}
     result = NotebookResult(notebook=notebook.name)
     for grade_id in notebook.autograded_ids:
-        checks = [check for check in session.results.values() if check.item == grade_id]
-        if not checks:
+        checks = [check for check in dict(session.results).values() if check.item == grade_id]
+        if stopped:
+            checks.append(_not_run(grade_id, budget))
+        elif not checks:
             raise GradingError(f"the check suite has no checks for grade cell '{grade_id}'")
         result.items[grade_id] = ItemResult(grade_id, points[grade_id], checks)
+    losses = sum(submission.sandbox_losses for submission in session.submissions)
+    if any(s.sandbox_losses > MAX_SANDBOX_LOSSES for s in session.submissions):
+        raise GradingError(
+            f"the sandbox of the student's process was lost {losses} times (not the student's "
+            "doing: the machine killed it); grade this submission again"
+        )
     if session.submissions:
         # A statement that failed in one process only failed for want of a reference name that
         # process may not hold (or of a package absent there): not the student's problem.
         reports = [submission.load_report.problems for submission in session.submissions]
         result.load_problems = [p for p in reports[0] if all(p in other for other in reports[1:])]
         result.incidents = [i for s in session.submissions for i in s.incidents]
+    if stopped:
+        result.incidents.append(f"budget: {budget.reason()}; its checks were stopped")
     result.seconds = time.monotonic() - started
     return result
+
+
+def _not_run(grade_id: str, budget: Budget) -> CheckResult:
+    """The stand-in for the checks of a cell that the hard stop left unrun."""
+    return CheckResult(
+        item=grade_id,
+        name="not_run_time_budget",
+        weight=1e6,  # the checks that did run count for nothing next to those not run
+        passed=False,
+        message=f"grading stopped: {budget.reason()}; the remaining checks were not run",
+        kind="timeout",
+    )
 
 
 class SuiteSession:
@@ -136,8 +170,12 @@ class SuiteSession:
                 session = cls._sessions[suite] = cls(suite)
             return session
 
-    def run(self, grading: GradingSession) -> None:
+    def run(self, grading: GradingSession, budget: Budget = UNLIMITED) -> bool:
         """Run the checks of ``grading``'s notebook; its results end up in ``grading``.
+
+        Returns:
+            ``False`` if the hard stop of ``budget`` came first: the session is then abandoned
+            (marked broken, its processes killed) and ``grading`` holds the checks that ran.
 
         Raises:
             GradingError: If the suite could not be collected or the session broke.
@@ -145,8 +183,14 @@ class SuiteSession:
         done: Future[None] = Future()
         self._requests.put((grading, done))
         while True:
+            if budget.hard_stop_in() <= 0:
+                self.broken = True  # the next notebook gets a new session
+                done.cancel()
+                grading.close()  # whatever the checks wait for ends now
+                return False
             try:
-                return done.result(timeout=1.0)
+                done.result(timeout=min(1.0, budget.hard_stop_in()))
+                return True
             except TimeoutError:
                 # A session that stopped after this notebook was queued never answers it.
                 dead = not self._thread.is_alive() and not done.done()

@@ -46,9 +46,12 @@ from nbgrader.utils import capture_log, find_all_files
 from traitlets.config import Config
 from traitlets.utils.importstring import import_item
 
+from gradekit.budget import Budget, hard_stop
 from gradekit.course import Course, GradeKit
 from gradekit.grading import grade_notebook
+from gradekit.leftovers import folder_prefix, sweep_once
 from gradekit.nbgrader_plugin import (
+    BUDGET,
     GRADING,
     HideHiddenTests,
     SandboxedExecute,
@@ -58,6 +61,7 @@ from gradekit.nbgrader_plugin import (
 )
 from gradekit.notebook import as_nbformat, notebook_from_dict
 from gradekit.pytest_plugin import support_files
+from gradekit.sandbox import Limits
 from gradekit.scoring import NotebookResult
 
 #: Configuration sections a worker needs to execute and grade like the coordinator would.
@@ -317,13 +321,32 @@ def run_job(job: Job) -> Outcome:
             "install the same version of the kit on every worker"
         )
     config = Config(copy.deepcopy(job.config))
-    limits = GradeKit(config=config).limits()
+    settings = GradeKit(config=config)
+    limits = settings.limits()
+    budget = Budget.start(settings.submission_budget)
+    with hard_stop(job.student, budget):
+        graded, keys = _grade_job(job, config, limits, budget)
+    return Outcome(
+        student=job.student,
+        assignment=job.assignment,
+        notebooks=graded,
+        keys=keys,
+        seconds=time.monotonic() - started,
+        worker=_worker_name(),
+    )
+
+
+def _grade_job(
+    job: Job, config: Config, limits: Limits, budget: Budget
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The graded notebooks of ``job`` and the content keys of what was graded."""
     suite = _package_folder(job.suite)
     sanitized = {
         name: nbformat.reads(text, as_version=nbformat.NO_CONVERT)
         for name, text in job.notebooks.items()
     }
-    with tempfile.TemporaryDirectory(prefix="gradekit-job-") as folder:
+    sweep_once()
+    with tempfile.TemporaryDirectory(prefix=folder_prefix("job")) as folder:
         # The kernel's folder holds what nbgrader's autograded folder holds: the other files and
         # the notebooks (a notebook may import its siblings' definitions).
         _write_files(Path(folder), job.files)
@@ -337,6 +360,7 @@ def run_job(job: Job) -> Outcome:
                 suite=suite,
                 support_files=job.support_files,
                 limits=limits,
+                budget=budget,
             )
             for name, nb in sanitized.items()
         }
@@ -353,17 +377,11 @@ def run_job(job: Job) -> Outcome:
                 nbgrader={"student": job.student, "assignment": job.assignment, "notebook": name},
             )
             resources[GRADING] = gradings[name]
+            resources[BUDGET] = budget
             for step in steps:
                 nb, resources = step(config=config).preprocess(nb, resources)
             graded[name] = nbformat.writes(nb)
-    return Outcome(
-        student=job.student,
-        assignment=job.assignment,
-        notebooks=graded,
-        keys={name: content_key(nb, name) for name, nb in sanitized.items()},
-        seconds=time.monotonic() - started,
-        worker=_worker_name(),
-    )
+    return graded, {name: content_key(nb, name) for name, nb in sanitized.items()}
 
 
 def _package_folder(name: str) -> Path:

@@ -23,6 +23,7 @@ from typing import Any
 
 from gradekit.course import Course
 from gradekit.grading import grade_notebook
+from gradekit.leftovers import folder_prefix
 from gradekit.notebook import notebook_from_dict
 from gradekit.pytest_plugin import support_files
 from gradekit.sandbox import InProcessChannel
@@ -45,7 +46,7 @@ def grade_cell(grade_id: str, namespace: dict[str, Any] | None = None) -> float:
         namespace = get_ipython().user_ns
     course = Course.find()
     cell, source_dir = _find_source_cell(course.root / course.coursedir.source_directory, grade_id)
-    workdir = Path(tempfile.mkdtemp(prefix="gradekit-kernel-"))
+    workdir = Path(tempfile.mkdtemp(prefix=folder_prefix("kernel")))
     result = grade_notebook(
         notebook=notebook_from_dict({"cells": [cell]}, name=source_dir.name),
         suite=course.suite(source_dir.name),

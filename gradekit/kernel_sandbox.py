@@ -35,6 +35,7 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 
 from gradekit.course import GradeKit
+from gradekit.leftovers import folder_prefix, sweep_once
 from gradekit.safe_files import remove_tree
 from gradekit.sandbox import Limits, Zygote
 
@@ -52,7 +53,8 @@ class KernelServer:
     """
 
     def __init__(self, limits: Limits):
-        self.root = Path(tempfile.mkdtemp(prefix="gradekit-kernels-"))
+        sweep_once()
+        self.root = Path(tempfile.mkdtemp(prefix=folder_prefix("kernels")))
         self.files = self.root / "files"
         self.sockets = self.root / "sockets"
         for folder in (self.files, self.sockets):
@@ -191,7 +193,9 @@ class SandboxedKernelManager(AsyncKernelManager):
         server = kernel_server(settings.limits())
         if self._folder is not None:  # a restart: the old kernel's sockets are of no use
             remove_tree(self._folder)
-        folder_id = uuid.uuid4().hex
+        # Short: a Unix socket's path has at most 107 bytes (the server's folder carries its
+        # creator's pid and start time, for gradekit.leftovers).
+        folder_id = uuid.uuid4().hex[:16]
         self._folder = server.sockets / folder_id
         self._folder.mkdir()
         # The kernel (uid nobody in its user namespace) creates its sockets here.

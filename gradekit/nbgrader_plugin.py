@@ -45,6 +45,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.nbgraderformat import MetadataValidator, ValidationError
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 
+from gradekit.budget import UNLIMITED, Budget
 from gradekit.course import Course, GradeKit
 from gradekit.grading import grade_notebook
 from gradekit.kernel_sandbox import SandboxedKernelManager
@@ -54,9 +55,19 @@ from gradekit.scoring import NotebookResult
 
 _STASH = "gradekit_hidden_tests"
 GRADING = "gradekit_grading"
+#: The submission's :class:`gradekit.budget.Budget`, in a notebook's resources.
+BUDGET = "gradekit_budget"
 _EXECUTION_PROBLEMS = "gradekit_execution_problems"
 #: Cells in a row that time out before the kernel counts as unresponsive (no more cells run).
 MAX_TIMEOUTS_IN_A_ROW = 2
+#: Times a notebook is executed again, from the start and for free, after its kernel's sandbox
+#: (the kernels' fork server) was lost: never the student's doing.
+MAX_KERNEL_SANDBOX_LOSSES = 2
+
+
+class KernelSandboxLost(Exception):
+    """The fork server of the kernel died under a running notebook (not the student's doing:
+    a kernel cannot reach it)."""
 
 
 def is_autograded_test(cell: NotebookNode) -> bool:
@@ -65,7 +76,9 @@ def is_autograded_test(cell: NotebookNode) -> bool:
     return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution", False)
 
 
-def _grade(nb: NotebookNode, resources: ResourcesDict, config: Any) -> NotebookResult:
+def _grade(
+    nb: NotebookNode, resources: ResourcesDict, config: Any, budget: Budget = UNLIMITED
+) -> NotebookResult:
     """Grade the notebook as it is now (only its definitions matter, not its outputs)."""
     course = Course(root=Path(CourseDirectory(config=config).root), config=config)
     assignment = resources["nbgrader"]["assignment"]
@@ -74,6 +87,7 @@ def _grade(nb: NotebookNode, resources: ResourcesDict, config: Any) -> NotebookR
         suite=course.suite(assignment),
         support_files=support_files(course.path("source", assignment=assignment)),
         limits=course.settings.limits(),
+        budget=budget,
     )
 
 
@@ -91,7 +105,8 @@ class _Gradings:
     """Gradings started in this process, one after another in a single thread.
 
     ``submission`` is the (student, assignment) being autograded, ``seen`` its notebooks that
-    nbgrader has reached, ``started`` the gradings not yet claimed, by :func:`content_key`.
+    nbgrader has reached, ``started`` the gradings not yet claimed, by :func:`content_key`,
+    ``budget`` the submission's time budget (started when nbgrader reaches its first notebook).
     """
 
     executor: ThreadPoolExecutor = field(
@@ -101,6 +116,7 @@ class _Gradings:
     seen: set[str] = field(default_factory=set)
     started: dict[str, Future[NotebookResult]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    budget: Budget = UNLIMITED
 
     def claim(
         self, nb: NotebookNode, resources: ResourcesDict, config: Any, log: logging.Logger
@@ -115,16 +131,21 @@ class _Gradings:
                     future.cancel()
                 self.started.clear()
                 self.submission, self.seen = submission, set()
+                self.budget = Budget.start(GradeKit(config=config).submission_budget)
             self.seen.add(info["notebook"])
+            resources[BUDGET] = budget = self.budget
             grading = self.started.pop(content_key(nb, info["notebook"]), None)
             if grading is not None:
                 log.info("Trusted grading of %s was started ahead", info["notebook"])
             else:
-                grading = self.executor.submit(_grade, copy.deepcopy(nb), resources, config)
+                nb = copy.deepcopy(nb)
+                grading = self.executor.submit(_grade, nb, resources, config, budget)
             if first:
                 for name, (ahead, ahead_resources) in _sanitized_siblings(resources, config):
                     key = content_key(ahead, name)
-                    self.started[key] = self.executor.submit(_grade, ahead, ahead_resources, config)
+                    self.started[key] = self.executor.submit(
+                        _grade, ahead, ahead_resources, config, budget
+                    )
             return grading
 
 
@@ -325,8 +346,10 @@ class SandboxedExecute(Execute):
     """nbgrader's ``Execute`` with the kernel confined and bounded.
 
     - The kernel runs in the sandbox (:mod:`gradekit.kernel_sandbox`).
-    - The whole notebook has ``GradeKit.execution_budget`` seconds: each cell may take the smaller
-      of ``Execute.timeout`` and what is left, and cells after the budget are not run; after
+    - The whole notebook has ``GradeKit.execution_budget`` seconds, and no more than what is
+      left of the submission's ``GradeKit.submission_budget`` (:data:`BUDGET` in the resources):
+      each cell may take the smaller of ``Execute.timeout`` and what is left, and cells after the
+      budget are not run; after
       :data:`MAX_TIMEOUTS_IN_A_ROW` cells in a row time out, the kernel counts as unresponsive.
     - Outputs beyond ``GradeKit.max_output_mb`` per notebook are dropped (with a notice) and the
       cell that crossed the limit is interrupted, so gigabytes of printing neither exhaust the
@@ -334,6 +357,8 @@ class SandboxedExecute(Execute):
     - A kernel that dies (``os._exit``, a crash, the memory limit) or cannot start ends the
       execution of that notebook instead of failing the whole submission: the cell where it
       happened says so, and the grades, which never depend on this execution, are stored as usual.
+      A kernel that died because its sandbox's fork server died is not the student's doing: the
+      notebook is executed again from the start (:data:`MAX_KERNEL_SANDBOX_LOSSES` times).
 
     What went wrong is kept in ``resources`` for :class:`TrustedGrades` (and the batch summary).
     Every ``c.Execute`` setting (``timeout`` and so on) applies.
@@ -348,8 +373,9 @@ class SandboxedExecute(Execute):
         self.timeout_func = self._cell_timeout
         self._reset()
 
-    def _reset(self) -> None:
-        self._deadline = time.monotonic() + self.budget
+    def _reset(self, submission: Budget = UNLIMITED) -> None:
+        self._submission = submission
+        self._deadline = min(time.monotonic() + self.budget, submission.ends)
         self._output_bytes = 0
         self._stopped = False
         self._timeouts_in_a_row = 0
@@ -359,19 +385,42 @@ class SandboxedExecute(Execute):
     def preprocess(
         self, nb: NotebookNode, resources: Any = None, km: Any = None
     ) -> tuple[NotebookNode, Any]:
-        self._reset()
-        try:
-            nb, resources = super().preprocess(nb, resources, km)
-        except (DeadKernelError, RuntimeError, TimeoutError, OSError) as error:
-            # The kernel could not start (or died between cells): nothing more can run.
-            self._note(f"the notebook could not be executed ({type(error).__name__}: {error})")
+        budget = (resources or {}).get(BUDGET, UNLIMITED)
+        original, losses = copy.deepcopy(nb), 0
+        while True:
+            self._reset(budget)
+            try:
+                nb, resources = super().preprocess(nb, resources, km)
+            except KernelSandboxLost:
+                losses += 1
+                self.log.warning("The kernel's sandbox was lost (%d): executing again", losses)
+                fresh = copy.deepcopy(original)  # in place: callers may hold this notebook
+                nb.cells[:], nb.metadata = fresh.cells, fresh.metadata
+                if losses <= MAX_KERNEL_SANDBOX_LOSSES:
+                    continue
+                self._note(
+                    f"the kernel's sandbox was lost {losses} times (not the student's doing); "
+                    "the notebook could not be executed"
+                )
+            except (DeadKernelError, RuntimeError, TimeoutError, OSError) as error:
+                # The kernel could not start (or died between cells): nothing more can run.
+                self._note(f"the notebook could not be executed ({type(error).__name__}: {error})")
+            break
         resources.setdefault(_EXECUTION_PROBLEMS, []).extend(self.problems)
         return nb, resources
+
+    def _sandbox_lost(self) -> bool:
+        """Whether the kernel's fork server is gone (after its kernel died)."""
+        server = getattr(getattr(self.km, "provisioner", None), "server", None)
+        return server is not None and not server.zygote.alive
 
     def preprocess_cell(
         self, cell: NotebookNode, resources: Any, index: int
     ) -> tuple[NotebookNode, Any]:
         if self._stopped or cell.cell_type != "code" or not cell.source.strip():
+            return cell, resources
+        if self._submission.exceeded:
+            self._stop(cell, self._submission.reason())
             return cell, resources
         if time.monotonic() >= self._deadline:
             self._stop(cell, f"the notebook used up its {self.budget:g} s of execution time")
@@ -383,6 +432,8 @@ class SandboxedExecute(Execute):
                 _error_output("CellTimeoutError", "the cell did not finish in time")
             )
         except DeadKernelError:
+            if self._sandbox_lost():
+                raise KernelSandboxLost() from None
             self._stop(
                 cell,
                 "the kernel died while running this cell (exit(), os._exit(), a crash or the "
@@ -390,6 +441,9 @@ class SandboxedExecute(Execute):
             )
             return cell, resources
         timed_out = any(output.get("ename") == "CellTimeoutError" for output in cell.outputs)
+        if timed_out and self._submission.exceeded:
+            self._stop(cell, self._submission.reason())
+            return cell, resources
         self._timeouts_in_a_row = self._timeouts_in_a_row + 1 if timed_out else 0
         if timed_out:
             # Interrupted after the cell's timeout; the next cells still get their chance,
@@ -406,6 +460,10 @@ class SandboxedExecute(Execute):
         size = len(str(content.get("text", ""))) + sum(
             len(str(value)) for value in content.get("data", {}).values()
         )
+        # An error's name, value and traceback are the kernel's words too (a crafted exception
+        # type name can be megabytes long).
+        size += len(str(content.get("ename", ""))) + len(str(content.get("evalue", "")))
+        size += sum(len(str(line)) for line in content.get("traceback", []) or [])
         self._output_bytes += size
         if self._output_bytes <= self.max_output_bytes:
             return super().output(outs, msg, display_id, index)
@@ -418,6 +476,26 @@ class SandboxedExecute(Execute):
                 # Called from nbclient's event loop, which awaits the interrupted cell's end.
                 self._interrupt = asyncio.ensure_future(ensure_async(self.km.interrupt_kernel()))
         return None
+
+    def on_cell_executed(self, **kwargs: Any) -> None:
+        """nbgrader's step adds the execute reply's error to the cell when no error output of
+        that name was kept: that error counts toward the output limit too, and beyond it only
+        a short notice is added."""
+        content = kwargs["execute_reply"].get("content", {})
+        cell = kwargs["cell"]
+        if content.get("status") == "error" and not any(
+            output.get("output_type") == "error" and output.get("ename") == content.get("ename")
+            for output in cell.outputs
+        ):
+            size = len(str(content.get("ename", ""))) + len(str(content.get("evalue", "")))
+            size += sum(len(str(line)) for line in content.get("traceback", []) or [])
+            self._output_bytes += size
+            if self._output_bytes > self.max_output_bytes:
+                limit = self.max_output_bytes // (1024 * 1024)
+                text = f"its description was dropped: this notebook printed more than {limit} MiB"
+                cell.outputs.append(_error_output("Error", text))
+                return
+        super().on_cell_executed(**kwargs)
 
     def _cell_timeout(self, cell: NotebookNode) -> int:
         left = int(self._deadline - time.monotonic())

@@ -33,6 +33,7 @@ from typing import Any
 
 import pytest
 
+from gradekit.budget import UNLIMITED, Budget
 from gradekit.compare import CheckFailed
 from gradekit.disclosure import cap
 from gradekit.notebook import Notebook, read_notebook
@@ -166,6 +167,7 @@ class GradingSession:
         limits: Limits for the student's process.
         start_channel: Starts the student's process (default: a sandboxed worker).
         json_path: Where to write the results as JSON (optional).
+        budget: The submission's wall-clock budget (see :mod:`gradekit.budget`).
     """
 
     def __init__(
@@ -176,8 +178,10 @@ class GradingSession:
         limits: Limits,
         start_channel: Callable[[], Channel] | None = None,
         json_path: str | None = None,
+        budget: Budget = UNLIMITED,
     ):
         self.notebook = notebook
+        self.budget = budget
         self.grade_ids = notebook.autograded_ids
         self.support_files = support_files
         self.limits = limits
@@ -236,6 +240,7 @@ class GradingSession:
             provided=plan.provided,
             without=plan.without,
             needed=needed,
+            budget=self.budget,
         )
         self.submissions.append(submission)
         # A failed start is reported by each check (which restarts it when allowed).

@@ -24,15 +24,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gradekit import wire
+from gradekit.budget import UNLIMITED, Budget
 from gradekit.disclosure import Disclosure, cap
 from gradekit.loading_rule import python_source
 from gradekit.notebook import Notebook, SourceCell, code_cells, definition_cells
 from gradekit.plans import ReferencePackage
-from gradekit.sandbox import Channel, Limits, WorkerGone, WorkerTimeout
+from gradekit.sandbox import Channel, Limits, SandboxLost, WorkerGone, WorkerTimeout
 
 #: Errors of loading, and warnings of one call, kept at most.
 MAX_LOAD_ERRORS = 20
 _NOT_DEFINED = re.compile(r"name '([A-Za-z_]\w*)' is not defined")
+#: Times a request is sent again, for free, after the sandbox around the student's process was
+#: lost (its fork server died: never the student's doing).
+MAX_SANDBOX_LOSSES = 2
 
 
 class StudentProblem(Exception):
@@ -53,6 +57,11 @@ class StudentTimeout(StudentProblem):
 
 class StudentCrash(StudentProblem):
     """The student's process died (exit, crash, memory limit)."""
+
+
+class LostSandbox(StudentProblem):
+    """The sandbox around the student's process was lost (not the student's doing): the
+    request is sent again in a fresh one, and no restart is charged."""
 
 
 class Forbidden(StudentProblem):
@@ -168,6 +177,8 @@ class Submission:
         needed: The names the checks use (the graded names of the notebook's cells): what the
             loading rule keeps (:func:`gradekit.notebook.definition_cells`; ``None``: every
             ``def`` and ``class``).
+        budget: The submission's wall-clock budget: no wait on the student's process lasts
+            past its end, and after it every request fails at once, saying why.
     """
 
     def __init__(
@@ -181,8 +192,10 @@ class Submission:
         provided: Iterable[str] = (),
         without: Iterable[str] = (),
         needed: Iterable[str] | None = None,
+        budget: Budget = UNLIMITED,
     ):
         self.notebook = notebook
+        self.budget = budget
         self.without = tuple(without)
         self.needed = None if needed is None else tuple(needed)
         self.cells = definition_cells(notebook, self.needed)
@@ -199,7 +212,13 @@ class Submission:
         self._channel: Channel | None = None
         self.generation = 0
         self.restarts = 0
+        #: Sandboxes lost under this submission (after :data:`MAX_SANDBOX_LOSSES` of them its
+        #: grading cannot be trusted to be its own: :func:`gradekit.grading.grade_notebook`
+        #: fails the notebook instead of charging the student).
+        self.sandbox_losses = 0
+        self._free_restart = False
         self.elapsed = 0.0
+        self._reported = False
         self.load_report = LoadReport()
         self.warnings: list[str] = []
         self.incidents: list[str] = []
@@ -228,18 +247,20 @@ class Submission:
     def _ensure_started(self) -> Channel:
         if self._channel is not None:
             return self._channel
+        self._check_budget()
         if self._load_timed_out:
             raise StudentTimeout(
                 "loading your notebook's definitions did not finish in time earlier, so no "
                 "further checks could run"
             )
-        if self.generation > 0:
+        if self.generation > 0 and not self._free_restart:
             if self.restarts >= self.limits.max_restarts:
                 raise StudentCrash(
                     "grading stopped: your code crashed or timed out too often "
                     f"({self.restarts} restarts); the remaining checks were not run"
                 )
             self.restarts += 1
+        self._free_restart = False
         self.generation += 1
         channel = self._start_channel()
         self._channel = channel
@@ -276,7 +297,8 @@ class Submission:
         except StudentProblem:
             self.close()
             raise
-        if self.generation == 1:
+        if not self._reported:  # the first load that finished (a lost sandbox's never did)
+            self._reported = True
             self.load_report = self._load_report(cells, wire.decode(loaded))
         return channel
 
@@ -334,15 +356,24 @@ class Submission:
         """Send a request to the current worker; map failures to student-facing exceptions."""
         channel = self._channel
         assert channel is not None
+        self._check_budget()
+        cut = self.budget.binds(timeout)
         started = time.monotonic()
         try:
-            response = channel.request(message, timeout)
+            response = channel.request(message, self.budget.clamp(timeout))
         except WorkerTimeout as error:
             self._channel = None
+            if cut:
+                raise self._over_budget(label) from error
             self.incidents.append(f"timeout: {label}")
             raise StudentTimeout(
                 f"{label} did not finish within {timeout:g} s (an infinite loop, or far too slow)"
             ) from error
+        except SandboxLost as error:
+            self._channel = None
+            self.sandbox_losses += 1
+            self._free_restart = True
+            raise LostSandbox(f"{label}: {error} (not your code's doing)") from error
         except WorkerGone as error:
             self._channel = None
             self.incidents.append(f"crash: {label}: {error}")
@@ -359,6 +390,19 @@ class Submission:
             reported = response["error"]
             raise self._student_error(label, reported if isinstance(reported, dict) else {})
         return response.get("value")
+
+    def _check_budget(self) -> None:
+        if self.budget.exceeded:
+            raise self._over_budget(None)
+
+    def _over_budget(self, label: str | None) -> StudentTimeout:
+        """The failure of every request once the submission's budget is used up (the first
+        one is also an incident, for the summary)."""
+        reason = self.budget.reason()
+        if not any(incident.startswith("budget: ") for incident in self.incidents):
+            self.incidents.append(f"budget: {reason}")
+        during = f" while {label} ran" if label else ""
+        return StudentTimeout(f"grading stopped: {reason}{during}; this check was not run")
 
     def _student_error(self, label: str, error: dict[str, Any]) -> StudentProblem:
         """The student-facing exception for an error the student's process reported; only
@@ -419,18 +463,24 @@ class Submission:
             raise StudentTimeout(
                 f"{label} was not run again: it did not finish in time in an earlier check"
             )
+        self._check_budget()
         if self.elapsed > self.limits.notebook_budget:
             raise StudentTimeout(
                 "grading stopped: your code used more than "
                 f"{self.limits.notebook_budget:g} s in total"
             )
-        self._ensure_started()
-        try:
-            value = self._raw(message, timeout or self.limits.call_timeout, label)
-        except StudentTimeout:
-            self._timed_out.add(label)
-            raise
-        return wire.decode(value)
+        while True:
+            try:
+                self._ensure_started()
+                value = self._raw(message, timeout or self.limits.call_timeout, label)
+            except StudentTimeout:
+                self._timed_out.add(label)
+                raise
+            except LostSandbox:
+                if self.sandbox_losses > MAX_SANDBOX_LOSSES:
+                    raise
+                continue  # the same request in a fresh sandbox, free of charge
+            return wire.decode(value)
 
     def invoke(
         self,

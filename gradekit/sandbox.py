@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from gradekit import wire
+from gradekit.leftovers import CGROUP_ROOT, cgroup_name, folder_prefix, sweep_once
 from gradekit.safe_files import remove_tree
 from gradekit.zygote import KIT_MOUNT
 
@@ -67,6 +68,11 @@ class Limits:
 
 class WorkerGone(RuntimeError):
     """The student's process ended (crash, ``os._exit``, killed by a limit)."""
+
+
+class SandboxLost(WorkerGone):
+    """The sandbox around the student's process ended (its fork server died): not the doing
+    of the student's code, which cannot reach the fork server (:mod:`gradekit.confine`)."""
 
 
 class WorkerTimeout(RuntimeError):
@@ -241,6 +247,8 @@ class ForkedChannel(LineChannel):
     def _gone(self) -> WorkerGone:
         code = self.zygote.status(self.pid)
         self.close()
+        if code is None and not self.zygote.alive:  # the fork server did not answer: gone
+            return SandboxLost("the sandbox's fork server ended")
         return WorkerGone(exit_description(code))
 
     def close(self) -> None:
@@ -272,7 +280,8 @@ class Zygote:
         self.limits = limits
         self.control, theirs = socket.socketpair()
         isolation = choose_isolation(limits.isolation)
-        self.workdir = Path(tempfile.mkdtemp(prefix="gradekit-zygote-"))
+        sweep_once()  # what killed grading processes left behind
+        self.workdir = Path(tempfile.mkdtemp(prefix=folder_prefix("zygote")))
         home = SANDBOX_HOME if isolation.name == "bubblewrap" else str(self.workdir)
         if without:
             preload = tuple(name for name in preload if name.split(".")[0] not in without)
@@ -398,7 +407,6 @@ _BOOTSTRAP = (
 _ZYGOTE_BOOTSTRAP = (
     f"import sys; sys.path.insert(0, {KIT_MOUNT!r}); from gradekit.zygote import main; main({{fd}})"
 )
-_CGROUP_PIDS = Path("/sys/fs/cgroup/pids")
 
 log = logging.getLogger("gradekit.sandbox")
 
@@ -514,9 +522,11 @@ def limit_resources(memory_mb: int, cgroup: Path | None) -> None:
 
 
 def pids_cgroup() -> Path | None:
-    """A fresh cgroup (v1 ``pids`` controller) capping the number of processes, if writable."""
+    """A fresh cgroup (v1 ``pids`` controller) capping the number of processes, if writable
+    (named after this process: :mod:`gradekit.leftovers` removes it should this process be
+    killed)."""
     try:
-        group = _CGROUP_PIDS / "gradekit" / uuid.uuid4().hex
+        group = CGROUP_ROOT / cgroup_name(uuid.uuid4().hex)
         group.mkdir(parents=True)
         (group / "pids.max").write_text(str(MAX_PROCESSES))
     except OSError:
@@ -614,7 +624,8 @@ def _stop_zygotes() -> None:
 def start_process_worker(limits: Limits) -> ProcessChannel:
     """A fresh, confined worker process of its own (no fork server)."""
     isolation = choose_isolation(limits.isolation)
-    workdir = Path(tempfile.mkdtemp(prefix="gradekit-student-"))
+    sweep_once()
+    workdir = Path(tempfile.mkdtemp(prefix=folder_prefix("student")))
     if isolation.name == "bubblewrap":
         env = worker_environment(SANDBOX_HOME)
         argv = isolation.command([sys.executable, "-I", "-c", _BOOTSTRAP], env)
