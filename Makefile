@@ -75,10 +75,11 @@ SAMPLE ?= 20
 bench: venv  ## measure the floor, the kit serially and with 2 jobs, grades-only (bench/results.md)
 	$(BIN)/python -m bench.benchmark --submissions $(N) --sample $(SAMPLE)
 
-lint: venv  ## ruff and mypy
+lint: venv  ## ruff, mypy and import-linter (the engine's layers)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 clean:  ## remove generated grading state (not the venv)
 	rm -rf gradebook.db feedback reports exports test-output

@@ -1,0 +1,20 @@
+"""The engine's layers (README, "Architecture") and its independence from any course, as
+import-linter contracts in pyproject.toml: a module importing against them fails here and in
+``make lint``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_engine_keeps_its_import_contracts() -> None:
+    lint_imports = Path(sys.executable).parent / "lint-imports"
+    result = subprocess.run(
+        [str(lint_imports), "--no-cache"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "2 kept, 0 broken" in result.stdout
