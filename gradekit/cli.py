@@ -22,11 +22,12 @@ Exit codes: 0 when everything asked for was done, 1 when some submission could n
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -186,9 +187,37 @@ def _logging(args: argparse.Namespace) -> None:
         root.addHandler(handler)
 
 
+@contextlib.contextmanager
+def _process_state_kept() -> Iterator[None]:
+    """Whatever a command changes of the process (working folder, ``PATH``, warning filters,
+    the root logger) is as it was afterwards: ``main`` can be called from other code and tests."""
+    folder, path = os.getcwd(), os.environ.get("PATH")
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    try:
+        with warnings.catch_warnings():
+            yield
+    finally:
+        os.chdir(folder)
+        if path is None:
+            os.environ.pop("PATH", None)
+        else:
+            os.environ["PATH"] = path
+        for handler in list(root.handlers):
+            if handler not in handlers:
+                root.removeHandler(handler)
+                handler.close()
+        root.setLevel(level)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _logging(args)
+    with _process_state_kept():
+        _logging(args)
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         course = Course.find(getattr(args, "course", None))
         if not (course.root / course.coursedir.source_directory).is_dir():

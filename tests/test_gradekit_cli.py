@@ -6,8 +6,10 @@ by ``make demo``; these tests check what the CLI adds around the steps.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -41,7 +43,7 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Course:
 
 @pytest.fixture
 def in_course(course: Course, monkeypatch: pytest.MonkeyPatch) -> Course:
-    """The course, with the working folder and PATH that ``main`` changes restored afterwards."""
+    """The course, as the working folder."""
     monkeypatch.chdir(course.root)
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     return course
@@ -203,3 +205,18 @@ def test_an_unknown_assignment_is_one_line(
 ) -> None:
     assert main(["scores", "--assignment", "hw9"]) == 2
     assert capsys.readouterr().err.startswith("gradekit scores: no assignment 'hw9' in source/")
+
+
+def test_a_command_leaves_the_process_as_it_found_it(
+    course: Course, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path, filters = os.environ.get("PATH"), list(warnings.filters)
+    handlers = list(logging.getLogger().handlers)
+    log = tmp_path / "status.log"
+    assert main(["status", "--course", str(course.root), "-v", "--log-file", str(log)]) == 0
+    assert Path.cwd() == tmp_path
+    assert os.environ.get("PATH") == path
+    assert warnings.filters == filters
+    assert logging.getLogger().handlers == handlers
+    assert log.is_file()
