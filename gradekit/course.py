@@ -18,6 +18,7 @@ from traitlets import Dict, Float, Int, List, Unicode
 from traitlets.config import Config, LoggingConfigurable
 from traitlets.config.loader import PyFileConfigLoader
 
+from gradekit.cells import grade_id
 from gradekit.sandbox import Limits
 
 CONFIG_FILE = "nbgrader_config.py"
@@ -185,10 +186,10 @@ def update_hidden_check_counts(notebook: Path, counts: dict[str, int]) -> bool:
     nb = nbformat.read(notebook, as_version=nbformat.NO_CONVERT)
     changed = False
     for cell in nb.cells:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if grade_id in counts:
-            noun = " more check" if counts[grade_id] == 1 else " more checks"
-            updated = HIDDEN_COUNT.sub(rf"\g<1>{counts[grade_id]}{noun}", cell.source)
+        name = grade_id(cell)
+        if name in counts:
+            noun = " more check" if counts[name] == 1 else " more checks"
+            updated = HIDDEN_COUNT.sub(rf"\g<1>{counts[name]}{noun}", cell.source)
             changed |= updated != cell.source
             cell.source = updated
     if changed:

@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from gradekit.cells import grade_id as cell_grade_id
 from gradekit.course import Course
 from gradekit.grading import grade_notebook
 from gradekit.leftovers import folder_prefix
@@ -62,6 +63,6 @@ def grade_cell(grade_id: str, namespace: dict[str, Any] | None = None) -> float:
 def _find_source_cell(source_root: Path, grade_id: str) -> tuple[dict[str, Any], Path]:
     for path in sorted(source_root.glob("*/*.ipynb")):
         for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
-            if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id:
+            if cell_grade_id(cell) == grade_id:
                 return cell, path.parent
     raise KeyError(f"no grade cell '{grade_id}' in the source notebooks under {source_root}")

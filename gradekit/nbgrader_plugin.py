@@ -46,10 +46,11 @@ from nbgrader.nbgraderformat import MetadataValidator, ValidationError
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 
 from gradekit.budget import UNLIMITED, Budget
+from gradekit.cells import HiddenTests, is_autograded_test
 from gradekit.course import Course, GradeKit
 from gradekit.grading import grade_notebook
 from gradekit.kernel_sandbox import SandboxedKernelManager
-from gradekit.notebook import as_nbformat, notebook_from_dict, strip_hidden_tests
+from gradekit.notebook import as_nbformat, notebook_from_dict
 from gradekit.pytest_plugin import support_files
 from gradekit.scoring import NotebookResult
 
@@ -68,12 +69,6 @@ MAX_KERNEL_SANDBOX_LOSSES = 2
 class KernelSandboxLost(Exception):
     """The fork server of the kernel died under a running notebook (not the student's doing:
     a kernel cannot reach it)."""
-
-
-def is_autograded_test(cell: NotebookNode) -> bool:
-    """A code grade cell that is not a solution: its output decides its points."""
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution", False)
 
 
 def _grade(
@@ -334,10 +329,11 @@ class HideHiddenTests(NbGraderPreprocessor):
         if GRADING not in resources:  # a batch worker starts its gradings itself
             resources[GRADING] = _gradings.claim(nb, resources, self.config, self.log)
         stash = {}
+        hidden = HiddenTests.from_config(self.config)
         for index, cell in enumerate(nb.cells):
             if is_autograded_test(cell):
                 stash[index] = cell.source
-                cell.source = strip_hidden_tests(cell.source)
+                cell.source = hidden.removed_from(cell.source)
         resources[_STASH] = stash
         return nb, resources
 

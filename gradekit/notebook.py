@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ast
 import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,11 +20,8 @@ from typing import Any
 
 import nbformat
 
+from gradekit.cells import grade_id, is_autograded_test, is_grade, nbgrader_metadata
 from gradekit.loading_rule import CellPlan, Skipped, plan_cells, python_source
-
-HIDDEN_TESTS = re.compile(
-    r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*\n?", re.M | re.S
-)
 
 
 class NotebookError(ValueError):
@@ -77,15 +73,14 @@ class Notebook:
         """The nbgrader grade cells (autograder tests and manually graded answers), in order."""
         found = []
         for cell in self.cells:
-            meta = cell.get("metadata", {}).get("nbgrader", {})
-            if meta.get("grade") and meta.get("grade_id"):
+            name = grade_id(cell)
+            if is_grade(cell) and name:
                 found.append(
                     GradeCell(
-                        grade_id=str(meta["grade_id"]),
-                        points=float(meta.get("points", 0)),
+                        grade_id=name,
+                        points=float(nbgrader_metadata(cell).get("points", 0)),
                         cell_type=str(cell.get("cell_type")),
-                        is_autograded_test=cell.get("cell_type") == "code"
-                        and not meta.get("solution", False),
+                        is_autograded_test=is_autograded_test(cell),
                     )
                 )
         return found
@@ -122,11 +117,6 @@ def notebook_from_dict(data: Any, *, name: str) -> Notebook:
     return Notebook(name=name, cells=cells)
 
 
-def strip_hidden_tests(source: str) -> str:
-    """Remove every ``### BEGIN HIDDEN TESTS`` … ``### END HIDDEN TESTS`` region."""
-    return HIDDEN_TESTS.sub("", source)
-
-
 def definition_cells(notebook: Notebook, needed: Iterable[str] | None = None) -> list[SourceCell]:
     """What the grading worker runs of every code cell that is not an autograder test cell.
 
@@ -150,10 +140,10 @@ def code_cells(notebook: Notebook) -> list[tuple[str, str]]:
     for index, cell in enumerate(notebook.cells):
         if cell.get("cell_type") != "code":
             continue
-        meta = cell["metadata"].get("nbgrader", {})
-        if meta.get("grade") and not meta.get("solution"):
+        if is_autograded_test(cell):
             continue  # test cells: the trusted graders replace them
-        label = f"cell {index + 1}" + (f" '{meta['grade_id']}'" if meta.get("grade_id") else "")
+        name = grade_id(cell)
+        label = f"cell {index + 1}" + (f" '{name}'" if name else "")
         cells.append((label, cell["source"]))
     return cells
 

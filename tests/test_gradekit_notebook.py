@@ -12,7 +12,6 @@ from gradekit.notebook import (
     filter_definitions,
     notebook_from_dict,
     read_notebook,
-    strip_hidden_tests,
 )
 
 
@@ -143,11 +142,6 @@ def test_filter_reports_syntax_errors():
 def test_filter_reports_code_nested_too_deeply(source):
     result = filter_definitions(source, key="cell 3", needed=("x",))
     assert result.source == "" and "nested too deeply" in result.syntax_error
-
-
-def test_strip_hidden_tests():
-    source = "assert 1\n### BEGIN HIDDEN TESTS\nsecret()\n### END HIDDEN TESTS\nassert 2"
-    assert strip_hidden_tests(source) == "assert 1\nassert 2"
 
 
 def test_definition_cells_skip_test_cells():
