@@ -28,7 +28,7 @@ from gradekit.course import Course
 from gradekit.nbgrader_plugin import read_results
 from gradekit.sandbox import choose_isolation
 from tests.banks import NB1
-from tests.courses import ASSIGNMENT, copy_course, quiet_gradebook
+from tests.courses import ASSIGNMENT, copy_course, grades, quiet_gradebook
 from tests.findings import BUDGET, FINDINGS, STALL_CELLS, VICTIMS, by_id
 from tests.test_attacks import honest_points, stored_points, write_submissions
 
@@ -122,7 +122,8 @@ def test_f2_no_reference_version_of_a_graded_item_is_reachable(graded):
     _, course, _ = graded
     points = stored_points(course, "attack-f2-aliases-the-reference", {"activations": 0})
     honest = honest_points(course, by_id("f2-aliases-the-reference"), NB1)["activations"]
-    assert points["activations"] <= honest < 4
+    top = grades(course, "attack-f2-aliases-the-reference")["activations"][1]
+    assert points["activations"] <= honest < top
 
 
 def test_f3_a_stalling_submission_fails_alone_within_its_budget(with_nbgrader, with_batch):
@@ -164,7 +165,8 @@ def test_f5_host_folders_are_untouched_by_links_made_in_the_sandbox(graded):
 def test_f6_honest_code_is_not_hurt_by_the_defences(graded):
     _, course, _ = graded
     scores_honestly(course, "f6-local-nn")
-    assert stored_points(course, "attack-f6-local-nn", {"activations": 0}) == {"activations": 4}
+    earned, top = grades(course, "attack-f6-local-nn")["activations"]
+    assert earned == top > 0  # the local `nn` costs nothing
     scores_honestly(course, "f6-grade-flag")
     result = results(course, "attack-f6-grade-flag")
     assert any("restored" in incident for incident in result.incidents), result.incidents
