@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import os
+import sys
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Protocol
 
 import dask
-from distributed import Client, KilledWorker, LocalCluster, as_completed
+from distributed import Client, KilledWorker, LocalCluster, WorkerPlugin, as_completed
 from nbgrader.api import Gradebook, MissingEntry
 
 from gradekit.budget import HARD_STOP_MARGIN, JOB_EVENTS
@@ -143,7 +144,7 @@ def autograde_class(
     if todo:
         # A local cluster gets no more workers than there are submissions to grade.
         local_workers = min(jobs or os.cpu_count() or 1, len(todo))
-        with dask_client(jobs=local_workers, scheduler=scheduler) as client:
+        with dask_client(jobs=local_workers, scheduler=scheduler, course=course.root) as client:
             workers = len(client.scheduler_info(n_workers=-1)["workers"])
             if observer:
                 observer.started(total=len(everyone), skipped=len(runs), workers=workers)
@@ -318,9 +319,12 @@ def _gradebook_state(course: Course, assignment: str) -> tuple[list[str], set[st
 
 
 @contextlib.contextmanager
-def dask_client(*, jobs: int | None = None, scheduler: str | None = None) -> Iterator[Client]:
+def dask_client(
+    *, jobs: int | None = None, scheduler: str | None = None, course: Path | None = None
+) -> Iterator[Client]:
     """A Dask client: of the cluster at ``scheduler``, or of a new ``LocalCluster`` with one
-    single-threaded worker process per job (default: one per core)."""
+    single-threaded worker process per job (default: one per core), which import the course's
+    trusted packages from ``course`` (a remote cluster's workers must have them installed)."""
     if scheduler:
         with Client(scheduler, timeout="30s") as client:
             yield client
@@ -338,7 +342,23 @@ def dask_client(*, jobs: int | None = None, scheduler: str | None = None) -> Ite
         ) as cluster,
         Client(cluster) as client,
     ):
+        if course is not None:
+            client.register_plugin(CourseOnPath(str(course)))
         yield client
+
+
+class CourseOnPath(WorkerPlugin):
+    """Puts the course folder first on a local worker's import path (workers restarted after a
+    hard stop get it too), so that its graders and reference are the course folder's own."""
+
+    name = "gradekit-course-on-path"
+
+    def __init__(self, folder: str):
+        self.folder = folder
+
+    def setup(self, worker: object) -> None:
+        if self.folder not in sys.path:
+            sys.path.insert(0, self.folder)
 
 
 class GradingState:
