@@ -6,7 +6,7 @@ from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from gradekit.notebook import strip_hidden_tests
+from gradekit.cells import HiddenTests
 
 
 class PublicChecksOnly(NbGraderPreprocessor):
@@ -15,7 +15,8 @@ class PublicChecksOnly(NbGraderPreprocessor):
     def preprocess(
         self, nb: NotebookNode, resources: ResourcesDict
     ) -> tuple[NotebookNode, ResourcesDict]:
+        hidden = HiddenTests.from_config(self.config)
         for cell in nb.cells:
             if cell.cell_type == "code":
-                cell.source = strip_hidden_tests(cell.source)
+                cell.source = hidden.removed_from(cell.source)
         return nb, resources

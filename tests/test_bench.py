@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import nbformat
 import pytest
+from nbconvert.exporters.exporter import ResourcesDict
 
 from bench.benchmark import Results, Run, write_results
+from bench.floor import PublicChecksOnly
 
 
 def results(*, pair_seconds: float, same_grades: bool = True) -> Results:
@@ -69,3 +72,11 @@ def test_different_grades_only_grades_are_flagged(tmp_path: Path) -> None:
     saved = json.loads(path.with_suffix(".json").read_text())
     assert saved["same_grades"] is False
     assert [run["submissions"] for run in saved["runs"]] == [20, 20, 20, 200, 200]
+
+
+def test_the_floor_removes_hidden_tests_and_keeps_public_ones() -> None:
+    source = "assert 1 + 1 == 2\n### BEGIN HIDDEN TESTS\nassert secret()\n### END HIDDEN TESTS\n"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    nb, _ = PublicChecksOnly().preprocess(nb, ResourcesDict())
+    assert "assert 1 + 1 == 2" in nb.cells[0].source
+    assert "secret" not in nb.cells[0].source
