@@ -43,7 +43,7 @@ from nbgrader.preprocessors import (  # noqa: E402
     SaveAutoGrades,
 )
 
-from gradekit.nbgrader_plugin import (  # noqa: E402
+from gradekit.nbgrader.preprocessors import (  # noqa: E402
     CheckCellMetadata,
     HideHiddenTests,
     RestoreCellMetadata,
@@ -91,12 +91,13 @@ c.GenerateFeedback.preprocessors = [
     ClearMarkScheme,
 ]
 
-# --- Deadlines and late work (gradekit.deadlines) -------------------------------------------------
-# The due date of each assignment (no time zone: UTC); per-student extensions are rows of
-# extensions.csv (student_id,assignment,extension). nbgrader's AssignLatePenalties step applies the
-# late policy below; `gradekit deadlines` recomputes every penalty after a change, without grading.
+# --- Deadlines and late work (gradekit.nbgrader.deadlines)
+# ------------------------------------------------- The due date of each assignment (no time zone:
+# UTC); per-student extensions are rows of extensions.csv (student_id,assignment,extension).
+# nbgrader's AssignLatePenalties step applies the late policy below; `gradekit deadlines` recomputes
+# every penalty after a change, without grading.
 c.GradeKit.due_dates = {"mlp_from_scratch": "2026-03-08 23:59:00 UTC"}
-c.AssignLatePenalties.plugin_class = "gradekit.deadlines.LatePolicy"
+c.AssignLatePenalties.plugin_class = "gradekit.nbgrader.deadlines.LatePolicy"
 c.LatePolicy.percent_per_day = 10.0  # of the score, per started day late
 c.LatePolicy.cap_percent = 50.0  # at most half the score is taken
 c.LatePolicy.grace_minutes = 15.0  # an upload that ends a few minutes late is on time

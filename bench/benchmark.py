@@ -30,8 +30,8 @@ from pathlib import Path
 
 import nbformat
 
-from gradekit.batch import autograde_class
-from gradekit.course import Course
+from gradekit.batch.dask_run import autograde_class
+from gradekit.nbgrader.course import Course
 from tests.banks import (
     ALTERNATIVES,
     BUGS,

@@ -6,7 +6,7 @@ from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from gradekit.cells import HiddenTests
+from gradekit.core.cells import HiddenTests
 
 
 class PublicChecksOnly(NbGraderPreprocessor):

@@ -1,7 +1,7 @@
 """What one student process costs: fork from the fork server, first answer, kill.
 
 ``python bench/fork_cost.py [N]`` starts a fork server per isolation (``bubblewrap``: each student
-process in user, PID, mount and IPC namespaces of its own, see ``gradekit.confine``;
+process in user, PID, mount and IPC namespaces of its own, see ``gradekit.sandbox.confine``;
 ``rlimits``: a plain fork) and times N student processes each: fork, a ``hello`` round trip,
 kill (the fork server reaps it before the next fork). Prints the median and the 90th percentile
 in milliseconds.
@@ -13,7 +13,7 @@ import statistics
 import sys
 import time
 
-from gradekit.sandbox import Limits, choose_isolation, start_worker
+from gradekit.sandbox.processes import Limits, choose_isolation, start_worker
 
 
 def cost(isolation: str, count: int) -> list[float]:

@@ -2,16 +2,21 @@
 
 The engine knows nothing about the course it grades. Modules, in the order a grade is made:
 
-- :mod:`gradekit.notebook`: read a submission, keep only the statements that define names;
-- :mod:`gradekit.sandbox`: start the process that runs student code, with limits;
-- :mod:`gradekit.worker`: that process (runs the definitions, answers requests with plain data);
-- :mod:`gradekit.wire`: the plain-data encoding between the two (JSON, arrays without pickles);
-- :mod:`gradekit.remote`: the trusted side's handle on the submission (``Student``);
-- :mod:`gradekit.pytest_plugin`: ``pytest SUITE --notebook PATH`` runs a check suite against it;
-- :mod:`gradekit.scoring`: check, item and notebook results (dataclasses) and points;
-- :mod:`gradekit.grading`: grade one notebook in-process (what nbgrader and the CLI call);
-- :mod:`gradekit.nbgrader_plugin`: nbgrader preprocessors that store the trusted grades;
-- :mod:`gradekit.kernel`: grade one cell inside an instructor's Jupyter kernel;
-- :mod:`gradekit.gradebook`: the scores nbgrader's gradebook holds (manual grades included);
-- :mod:`gradekit.report`: a class's results per check (CSV) and what the class got wrong (HTML).
+- :mod:`gradekit.core.notebook`: read a submission, keep only the statements that define names;
+- :mod:`gradekit.sandbox.processes`: start the process that runs student code, with limits;
+- :mod:`gradekit.sandbox.worker`: that process (runs the definitions, answers requests with plain
+  data);
+- :mod:`gradekit.sandbox.wire`: the plain-data encoding between the two (JSON, arrays without
+  pickles);
+- :mod:`gradekit.sandbox.remote`: the trusted side's handle on the submission (``Student``);
+- :mod:`gradekit.checks.pytest_plugin`: ``pytest SUITE --notebook PATH`` runs a check suite against
+  it;
+- :mod:`gradekit.core.scoring`: check, item and notebook results (dataclasses) and points;
+- :mod:`gradekit.checks.grading`: grade one notebook in-process (what nbgrader and the CLI call);
+- :mod:`gradekit.nbgrader.preprocessors`: nbgrader preprocessors that store the trusted grades;
+- :mod:`gradekit.nbgrader.kernel`: grade one cell inside an instructor's Jupyter kernel;
+- :mod:`gradekit.nbgrader.gradebook`: the scores nbgrader's gradebook holds (manual grades
+  included);
+- :mod:`gradekit.term.report`: a class's results per check (CSV) and what the class got wrong
+  (HTML).
 """

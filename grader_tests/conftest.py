@@ -1,8 +1,8 @@
 """Fixtures of the hidden checks of the ``mlp_from_scratch`` assignment.
 
 Run one notebook's checks with ``pytest grader_tests --notebook PATH`` (the engine's pytest plugin,
-:mod:`gradekit.pytest_plugin`, loads the notebook's definitions into a separate process). Each
-check is marked with the grade cell it counts for (``@pytest.mark.grade_cell("activations")``)
+:mod:`gradekit.checks.pytest_plugin`, loads the notebook's definitions into a separate process).
+Each check is marked with the grade cell it counts for (``@pytest.mark.grade_cell("activations")``)
 and may carry ``@pytest.mark.weight(w)``.
 """
 
@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gradekit.plans import Assignment, CellRule
-from gradekit.remote import Student, Submission
+from gradekit.core.plans import Assignment, CellRule
+from gradekit.sandbox.remote import Student, Submission
 from grader_tests.integrity import TORCH_ITEMS
 
 REFERENCE_PACKAGE = Path(__file__).resolve().parent.parent / "reference_impl"
@@ -120,7 +120,7 @@ REFERENCE_ANSWERS: dict[str, tuple[str, ...]] = {
 #: one is a forbidden shortcut; ``integrity.py`` states the rules and the source scan names them).
 FROM_SCRATCH_WITHOUT = ("torch", "sklearn")
 
-#: What the engine needs to know to grade this assignment (see :mod:`gradekit.plans`).
+#: What the engine needs to know to grade this assignment (see :mod:`gradekit.core.plans`).
 ASSIGNMENT = Assignment(
     cells={
         grade_id: CellRule(

@@ -4,14 +4,14 @@ From-scratch items are written with NumPy: computing one with torch (autograd in
 scikit-learn, the reference implementation or the graders, or reaching code, files or names
 dynamically, earns the cell no credit. The PyTorch items may use torch, but not the reference
 or the graders, nor load code, files or names dynamically (looking a layer up by name,
-``getattr(nn, name)``, is allowed there). The engine's :mod:`gradekit.shortcuts` finds the uses
+``getattr(nn, name)``, is allowed there). The engine's :mod:`gradekit.core.shortcuts` finds the uses
 in the source; ``test_integrity.py`` turns them into one check per grade cell.
 """
 
 from __future__ import annotations
 
-from gradekit import escapes
-from gradekit.shortcuts import Rule, Rules
+from gradekit.core import escapes
+from gradekit.core.shortcuts import Rule, Rules
 
 #: Grade cells whose item is meant to use PyTorch; every other item is written from scratch.
 TORCH_ITEMS = (

@@ -1,6 +1,6 @@
 """One check per grade cell: the item is written without forbidden shortcuts.
 
-The rules are declared in ``integrity.py``; the engine (:mod:`gradekit.shortcuts`) follows each
+The rules are declared in ``integrity.py``; the engine (:mod:`gradekit.core.shortcuts`) follows each
 cell's graded names through the submission's definitions. A shortcut costs the whole cell (the
 check fails with kind ``forbidden``, its message names each use, where it is and the rule it
 breaks); the check weighs nothing otherwise, so honest submissions' points do not change.
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from gradekit.notebook import Notebook
-from gradekit.remote import Forbidden
-from gradekit.shortcuts import Definitions, describe, read_definitions
+from gradekit.core.notebook import Notebook
+from gradekit.core.shortcuts import Definitions, describe, read_definitions
+from gradekit.sandbox.remote import Forbidden
 from grader_tests.conftest import GRADED_NAMES, USES_REFERENCE
 from grader_tests.integrity import SOURCE_ITEMS, rules_for
 

@@ -176,7 +176,7 @@ ATTACKS: list[Hostile] = [
         (ZERO_RELU,),
         cells=(
             "import sys, types\n"
-            "for name in ('gradekit', 'gradekit.kernel', 'grader_tests', 'pytest'):\n"
+            "for name in ('gradekit', 'gradekit.nbgrader.kernel', 'grader_tests', 'pytest'):\n"
             "    fake = types.ModuleType(name)\n"
             f"    exec({FAKE_GRADE_CELL!r}, fake.__dict__)\n"
             "    sys.modules[name] = fake",
@@ -188,7 +188,8 @@ ATTACKS: list[Hostile] = [
         (ZERO_RELU,),
         files={
             "gradekit/__init__.py": "",
-            "gradekit/kernel.py": FAKE_GRADE_CELL,
+            "gradekit/nbgrader/__init__.py": "",
+            "gradekit/nbgrader/kernel.py": FAKE_GRADE_CELL,
             "grader_tests/__init__.py": "",
             "grader_tests/conftest.py": "import pytest\npytest.skip(allow_module_level=True)\n",
             "conftest.py": "def pytest_runtest_call(item):\n    raise SystemExit(0)\n",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gradekit.course import Course
+from gradekit.nbgrader.course import Course
 from tests.courses import autograde_with_nbgrader, copy_course
 from tests.samples import SAMPLES
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 
-from gradekit.course import Course
+from gradekit.nbgrader.course import Course
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "mlp_from_scratch"

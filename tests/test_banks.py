@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from gradekit.course import Course
-from gradekit.grading import grade_notebook
-from gradekit.notebook import as_nbformat, notebook_from_dict
-from gradekit.pytest_plugin import support_files
-from gradekit.scoring import NotebookResult
+from gradekit.checks.grading import grade_notebook
+from gradekit.checks.pytest_plugin import support_files
+from gradekit.core.notebook import as_nbformat, notebook_from_dict
+from gradekit.core.scoring import NotebookResult
+from gradekit.nbgrader.course import Course
 from tests.banks import (
     ALTERNATIVES,
     BUGS,

@@ -1,4 +1,5 @@
-"""gradekit.batch end to end: a class graded on Dask workers gets exactly nbgrader's grades.
+"""gradekit.batch.dask_run end to end: a class graded on Dask workers gets exactly nbgrader's
+grades.
 
 A copy of the course with the bundled submissions is graded on a ``LocalCluster`` with two worker
 processes (through ``scheduler=``, as an instructor's own cluster would be used) and compared
@@ -26,11 +27,11 @@ import pytest
 from distributed import LocalCluster
 from nbgrader.api import Gradebook
 
-from gradekit import cli
-from gradekit.batch import BatchSummary, autograde_class
-from gradekit.course import Course
-from gradekit.nbgrader_plugin import read_results
-from gradekit.report import collect_results
+from gradekit.batch.dask_run import BatchSummary, autograde_class
+from gradekit.cli import main as cli
+from gradekit.nbgrader.course import Course
+from gradekit.nbgrader.preprocessors import read_results
+from gradekit.term.report import collect_results
 from tests.courses import ASSIGNMENT, copy_course, free_port, grades, quiet_gradebook
 from tests.samples import SAMPLES
 
@@ -154,7 +155,7 @@ KILLED_BATCH = ("carol_empty", "dave_partly_done", "bob_typical_bugs")
 
 def run_cli(course: Course, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "gradekit.cli", "--course", str(course.root), *args],
+        [sys.executable, "-m", "gradekit.cli.main", "--course", str(course.root), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

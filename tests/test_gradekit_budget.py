@@ -1,6 +1,6 @@
-"""gradekit.budget, gradekit.leftovers and lost sandboxes: a submission's time budget ends its
-grading alone, a killed grading process leaves nothing behind for long, and a student whose
-sandbox was lost for someone else's reason is graded again for free."""
+"""gradekit.sandbox.budget, gradekit.sandbox.leftovers and lost sandboxes: a submission's time
+budget ends its grading alone, a killed grading process leaves nothing behind for long, and a
+student whose sandbox was lost for someone else's reason is graded again for free."""
 
 from __future__ import annotations
 
@@ -15,13 +15,14 @@ import time
 
 import pytest
 
-from gradekit import budget as budget_module
-from gradekit import leftovers, sandbox
-from gradekit.budget import Budget
-from gradekit.grading import grade_notebook
-from gradekit.notebook import as_nbformat, notebook_from_dict
-from gradekit.remote import Student, StudentTimeout, Submission
-from gradekit.sandbox import Limits, start_worker
+from gradekit.checks.grading import grade_notebook
+from gradekit.core.notebook import as_nbformat, notebook_from_dict
+from gradekit.sandbox import budget as budget_module
+from gradekit.sandbox import leftovers
+from gradekit.sandbox import processes as sandbox
+from gradekit.sandbox.budget import Budget
+from gradekit.sandbox.processes import Limits, start_worker
+from gradekit.sandbox.remote import Student, StudentTimeout, Submission
 
 LIMITS = Limits(call_timeout=30, load_timeout=60, max_restarts=2, memory_mb=2048)
 
@@ -159,8 +160,8 @@ def _cgroups_writable() -> bool:
 GRADING_PROCESS = textwrap.dedent(
     """
     import sys, time
-    from gradekit.kernel_sandbox import KernelServer
-    from gradekit.sandbox import Limits, start_worker
+    from gradekit.nbgrader.kernel_sandbox import KernelServer
+    from gradekit.sandbox.processes import Limits, start_worker
     limits = Limits(memory_mb=2048, preload=("numpy",))
     channel = start_worker(limits)
     channel.request({"op": "hello"}, 60)
@@ -215,7 +216,7 @@ def test_a_lost_fork_server_costs_the_student_nothing():
 def _stuck_job(student: str) -> None:
     """A job that blows its budget while holding the interpreter's lock (regular expression
     backtracking in C: no Python-level timer could run)."""
-    from gradekit import budget
+    from gradekit.sandbox import budget
 
     budget.HARD_STOP_MARGIN = 0.5
     with budget.hard_stop(student, budget.Budget.start(1.0)):
@@ -230,7 +231,7 @@ def test_a_batch_worker_past_its_budget_is_ended_and_says_why(monkeypatch):
     import cloudpickle
     from distributed import KilledWorker
 
-    from gradekit import batch
+    from gradekit.batch import dask_run as batch
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
     monkeypatch.setattr(batch, "HARD_STOP_MARGIN", 0.5)
@@ -261,7 +262,7 @@ def _execute(tmp_path, sources, budget: Budget, during=None):
     import nbformat
     from traitlets.config import Config
 
-    from gradekit.nbgrader_plugin import BUDGET, SandboxedExecute
+    from gradekit.nbgrader.preprocessors import BUDGET, SandboxedExecute
 
     config = Config()
     config.Execute.timeout = 60
@@ -287,7 +288,7 @@ def test_the_kernel_stops_at_the_submission_budget(tmp_path):
 
 
 def test_a_lost_kernel_sandbox_executes_the_notebook_again_for_free(tmp_path):
-    from gradekit import kernel_sandbox
+    from gradekit.nbgrader import kernel_sandbox
 
     _execute(tmp_path, ["1"], Budget.start(600))  # the kernels' fork server starts
 
@@ -310,7 +311,7 @@ def test_crafted_error_names_count_toward_the_output_limit(tmp_path):
     import nbformat
     from traitlets.config import Config
 
-    from gradekit.nbgrader_plugin import SandboxedExecute
+    from gradekit.nbgrader.preprocessors import SandboxedExecute
 
     config = Config()
     config.GradeKit.max_output_mb = 1

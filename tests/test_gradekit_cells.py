@@ -1,5 +1,5 @@
-"""gradekit.cells: nbgrader's metadata of a cell, read the same way everywhere, and the hidden-test
-regions with the delimiters the course configures for nbgrader."""
+"""gradekit.core.cells: nbgrader's metadata of a cell, read the same way everywhere, and the
+hidden-test regions with the delimiters the course configures for nbgrader."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from traitlets.config import Config
 
-from gradekit.cells import (
+from gradekit.core.cells import (
     HiddenTests,
     grade_id,
     is_autograded_test,

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from gradekit.changes import Change, Snapshot, compare
+from gradekit.batch.changes import Change, Snapshot, compare
 
 DUE = datetime(2026, 3, 8, 23, 59)
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from gradekit.cli import build_parser, main
-from gradekit.course import Course
+from gradekit.cli.main import build_parser, main
+from gradekit.nbgrader.course import Course
 from tests.courses import ASSIGNMENT, ROOT, copy_course
 
 RELEASED = sorted((ROOT / "release" / ASSIGNMENT).glob("*.ipynb"))

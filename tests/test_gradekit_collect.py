@@ -2,7 +2,7 @@
 knows how Canvas, Moodle, Blackboard and Brightspace name the files of a bulk download.
 
 The downloads are built here as each LMS lays them out (the namings documented in
-``gradekit/lms.py``), for a tiny course of three notebooks.
+``gradekit/term/lms.py``), for a tiny course of three notebooks.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from gradekit.cli import main
-from gradekit.collect import CollectResult, CollectUsageError, collect_download, history_folder
-from gradekit.course import Course
+from gradekit.cli.main import main
+from gradekit.nbgrader.course import Course
+from gradekit.term.collect import CollectResult, CollectUsageError, collect_download, history_folder
 
 ASSIGNMENT = "lab"
 NOTEBOOKS = ("01_intro.ipynb", "02_model.ipynb", "03_extra.ipynb")

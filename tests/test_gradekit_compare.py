@@ -1,12 +1,12 @@
-"""gradekit.compare: the helpers a course's checks use; their failures say what was compared with
-which oracle, never the inputs, and carry the named mistake as a field."""
+"""gradekit.core.compare: the helpers a course's checks use; their failures say what was compared
+with which oracle, never the inputs, and carry the named mistake as a field."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from gradekit.compare import (
+from gradekit.core.compare import (
     CheckFailed,
     central_differences,
     check_close,

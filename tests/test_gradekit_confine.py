@@ -1,4 +1,4 @@
-"""gradekit.confine (through the fork server): one student's process cannot reach the fork
+"""gradekit.sandbox.confine (through the fork server): one student's process cannot reach the fork
 server, another student's process or anything the previous student left behind."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from gradekit.sandbox import Limits, Zygote, choose_isolation
+from gradekit.sandbox.processes import Limits, Zygote, choose_isolation
 
 pytestmark = pytest.mark.skipif(
     choose_isolation().name != "bubblewrap", reason="namespaces need bubblewrap"
@@ -99,7 +99,7 @@ def load(zygote, source: str) -> object:
 
 
 def value(channel, name: str):
-    from gradekit import wire
+    from gradekit.sandbox import wire
 
     return wire.decode(channel.request({"op": "get", "target": {"name": name}}, 10)["value"])
 

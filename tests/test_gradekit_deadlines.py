@@ -9,8 +9,8 @@ import pytest
 from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 
-from gradekit.course import Course
-from gradekit.deadlines import (
+from gradekit.nbgrader.course import Course
+from gradekit.nbgrader.deadlines import (
     DeadlineError,
     LatePolicy,
     apply_deadlines,
@@ -92,7 +92,7 @@ def make_course(tmp_path: Path, *, due: str, per_day: float = 10.0) -> Course:
         f"c.CourseDirectory.root = {str(root)!r}\n"
         f"c.CourseDirectory.db_url = 'sqlite:///{root / 'gradebook.db'}'\n"
         f"c.GradeKit.due_dates = {{'hw': {due!r}}}\n"
-        "c.AssignLatePenalties.plugin_class = 'gradekit.deadlines.LatePolicy'\n"
+        "c.AssignLatePenalties.plugin_class = 'gradekit.nbgrader.deadlines.LatePolicy'\n"
         f"c.LatePolicy.percent_per_day = {per_day}\n",
         encoding="utf-8",
     )
@@ -164,8 +164,8 @@ def test_a_bad_extensions_file_names_the_line(tmp_path: Path) -> None:
 def test_lms_exports_hold_the_penalised_totals_and_the_roster_ids(tmp_path: Path) -> None:
     import csv
 
-    from gradekit.lms_export import export_grades
-    from gradekit.roster import Roster
+    from gradekit.term.lms_export import export_grades
+    from gradekit.term.roster import Roster
 
     course = make_course(tmp_path, due="2026-03-08 23:59:00")
     fill_gradebook(course, {"jane": DUE + timedelta(hours=30), "li": DUE, "omar": None})

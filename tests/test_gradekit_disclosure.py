@@ -1,4 +1,4 @@
-"""gradekit.disclosure: the student's process's words reach the feedback only when they cannot
+"""gradekit.core.disclosure: the student's process's words reach the feedback only when they cannot
 carry the hidden inputs (or reference code)."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ import textwrap
 import numpy as np
 import pytest
 
-from gradekit.disclosure import MAX_TEXT, WITHHELD, Disclosure, cap
-from gradekit.notebook import notebook_from_dict
-from gradekit.plans import ReferencePackage
-from gradekit.remote import Student, StudentCodeError, Submission
-from gradekit.sandbox import Limits, start_worker
+from gradekit.core.disclosure import MAX_TEXT, WITHHELD, Disclosure, cap
+from gradekit.core.notebook import notebook_from_dict
+from gradekit.core.plans import ReferencePackage
+from gradekit.sandbox.processes import Limits, start_worker
+from gradekit.sandbox.remote import Student, StudentCodeError, Submission
 
 SOURCE = textwrap.dedent(
     """

@@ -1,4 +1,5 @@
-"""gradekit.grading: one notebook's checks, run in a pytest session that outlives the notebook."""
+"""gradekit.checks.grading: one notebook's checks, run in a pytest session that outlives the
+notebook."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from gradekit.grading import GradingError, SuiteSession, grade_notebook
-from gradekit.notebook import notebook_from_dict
-from gradekit.sandbox import InProcessChannel, Limits
-from gradekit.worker import Worker
+from gradekit.checks.grading import GradingError, SuiteSession, grade_notebook
+from gradekit.core.notebook import notebook_from_dict
+from gradekit.sandbox.processes import InProcessChannel, Limits
+from gradekit.sandbox.worker import Worker
 
 #: A small suite: one grade cell, two checks; every collection leaves a line in a log file.
 CONFTEST = """
@@ -26,7 +27,7 @@ def pytest_collection_finish(session):
 """
 CHECKS = """
 import pytest
-from gradekit.remote import Student
+from gradekit.sandbox.remote import Student
 
 pytestmark = pytest.mark.grade_cell("double")
 
@@ -95,7 +96,7 @@ def test_a_named_mistake_is_a_field_of_the_checks_result(tmp_path):
     checks = CHECKS.replace(
         'pytest.fail(f"expected {expected!r}, got {got!r}", pytrace=False)',
         'check_true(False, f"expected {expected!r}, got {got!r}", mistake="x + x")',
-    ).replace("import pytest\n", "import pytest\nfrom gradekit.compare import check_true\n", 1)
+    ).replace("import pytest\n", "import pytest\nfrom gradekit.core.compare import check_true\n", 1)
     item = grade(make_suite(tmp_path, checks), BUGGY, tmp_path).items["double"]
     assert [(check.passed, check.mistake) for check in item.checks] == [
         (True, ""),

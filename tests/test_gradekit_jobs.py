@@ -1,4 +1,5 @@
-"""gradekit.jobs: a submission prepared, graded and stored in three steps (here in one process).
+"""gradekit.batch.jobs: a submission prepared, graded and stored in three steps (here in one
+process).
 
 The steps' result equals plain ``nbgrader autograde`` (``tests/test_gradekit_batch.py`` compares
 whole batches); these tests cover what can go wrong between the steps. Grades-only jobs keep them
@@ -13,9 +14,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from gradekit.batch import _gradebook_state
-from gradekit.course import Course
-from gradekit.jobs import Job, JobError, Outcome, prepare_job, run_job, store_outcome
+from gradekit.batch.dask_run import _gradebook_state
+from gradekit.batch.jobs import Job, JobError, Outcome, prepare_job, run_job, store_outcome
+from gradekit.nbgrader.course import Course
 from tests.courses import ASSIGNMENT, copy_course, grades, quiet_gradebook
 
 STUDENT = "alice_complete"

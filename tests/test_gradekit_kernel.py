@@ -1,4 +1,5 @@
-"""gradekit.kernel: the hidden part of a source test cell grades it in the instructor's kernel."""
+"""gradekit.nbgrader.kernel: the hidden part of a source test cell grades it in the instructor's
+kernel."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import textwrap
 
 import pytest
 
-from gradekit.kernel import grade_cell
-from gradekit.notebook import definition_cells, read_notebook
+from gradekit.core.notebook import definition_cells, read_notebook
+from gradekit.nbgrader.kernel import grade_cell
 from tests.banks import NB1, SOURCE
 
 

@@ -1,4 +1,5 @@
-"""gradekit.kernel_sandbox: the Jupyter kernel that executes a submission is confined too."""
+"""gradekit.nbgrader.kernel_sandbox: the Jupyter kernel that executes a submission is confined
+too."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from gradekit.kernel_sandbox import SandboxedKernelManager
-from gradekit.sandbox import choose_isolation
+from gradekit.nbgrader.kernel_sandbox import SandboxedKernelManager
+from gradekit.sandbox.processes import choose_isolation
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -160,7 +161,7 @@ def test_a_process_left_running_by_a_kernel_is_gone_before_the_next_kernel(tmp_p
 def test_endless_printing_is_cut_at_the_output_limit(tmp_path):
     from traitlets.config import Config
 
-    from gradekit.nbgrader_plugin import SandboxedExecute
+    from gradekit.nbgrader.preprocessors import SandboxedExecute
 
     config = Config()
     config.GradeKit.max_output_mb = 1

@@ -1,4 +1,5 @@
-"""``gradekit.manual_grades``: the manual score and comment of a cell, read from the gradebook."""
+"""``gradekit.nbgrader.manual_grades``: the manual score and comment of a cell, read from the
+gradebook."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook, MissingEntry
 
-from gradekit.course import Course
-from gradekit.manual_grades import ManualGrade, manual_grade
+from gradekit.nbgrader.course import Course
+from gradekit.nbgrader.manual_grades import ManualGrade, manual_grade
 
 WHERE = {"assignment": "a1", "student": "s1", "notebook": "nb", "grade_id": "reflection_x"}
 

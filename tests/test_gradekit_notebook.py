@@ -1,4 +1,4 @@
-"""gradekit.notebook: reading untrusted notebooks and keeping only definitions."""
+"""gradekit.core.notebook: reading untrusted notebooks and keeping only definitions."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from gradekit.notebook import (
+from gradekit.core.notebook import (
     NotebookError,
     definition_cells,
     filter_definitions,

@@ -1,4 +1,4 @@
-"""gradekit.plans: a student process never holds the reference answers of a cell it grades."""
+"""gradekit.core.plans: a student process never holds the reference answers of a cell it grades."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gradekit.plans import Assignment, CellRule, PlanError, ReferenceIndex, plan_processes
+from gradekit.core.plans import Assignment, CellRule, PlanError, ReferenceIndex, plan_processes
 
 #: A tiny reference package: activations, their derivatives (importing the activations), a loss
 #: and an answers module that is never shipped.

@@ -1,4 +1,4 @@
-"""gradekit.remote + sandbox + worker: calling untrusted code in another process."""
+"""gradekit.sandbox.remote + sandbox + worker: calling untrusted code in another process."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import textwrap
 import numpy as np
 import pytest
 
-from gradekit.notebook import notebook_from_dict
-from gradekit.plans import ReferencePackage
-from gradekit.remote import (
+from gradekit.core.notebook import notebook_from_dict
+from gradekit.core.plans import ReferencePackage
+from gradekit.sandbox.processes import Limits, choose_isolation, pids_cgroup, start_worker
+from gradekit.sandbox.remote import (
     NotDefined,
     NotLoaded,
     Student,
@@ -18,7 +19,6 @@ from gradekit.remote import (
     StudentTimeout,
     Submission,
 )
-from gradekit.sandbox import Limits, choose_isolation, pids_cgroup, start_worker
 
 LIMITS = Limits(call_timeout=3, load_timeout=30, max_restarts=3, memory_mb=1024)
 

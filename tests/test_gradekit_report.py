@@ -1,4 +1,4 @@
-"""gradekit.report: the per-check CSV and the class report, on synthetic classes.
+"""gradekit.term.report: the per-check CSV and the class report, on synthetic classes.
 
 The main class has 20 students ``s00`` … ``s19``; student ``i`` passes a check by a rule of ``i``
 (below), so every number is checkable by hand. Totals rise with ``i``:
@@ -28,9 +28,10 @@ import pytest
 from markupsafe import escape
 from PIL import Image
 
-from gradekit.course import Course
-from gradekit.nbgrader_plugin import write_results
-from gradekit.report import (
+from gradekit.core.scoring import CheckResult, ItemResult, NotebookResult
+from gradekit.nbgrader.course import Course
+from gradekit.nbgrader.preprocessors import write_results
+from gradekit.term.report import (
     CSV_COLUMNS,
     ClassResults,
     StudentResults,
@@ -42,7 +43,6 @@ from gradekit.report import (
     write_check_csv,
     write_report,
 )
-from gradekit.scoring import CheckResult, ItemResult, NotebookResult
 
 # A warning (e.g. numpy's "invalid value" on a constant column) fails the test.
 pytestmark = pytest.mark.filterwarnings("error")
@@ -396,7 +396,7 @@ def test_report_on_a_real_autograded_submission(nbgrader_course, tmp_path):
 def test_the_batch_summary_names_checks_that_failed_because_of_loading():
     from types import SimpleNamespace
 
-    from gradekit.batch import problems_of
+    from gradekit.batch.dask_run import problems_of
 
     item = ItemResult("a", 3.0, [check("a", "easy", 1, False, SKIPPED, "load")])
     outcome = SimpleNamespace(results=lambda: {"nb1_x": NotebookResult("nb1", {"a": item})})

@@ -1,4 +1,4 @@
-"""gradekit.safe_files: deleting what a sandbox could write never follows a link."""
+"""gradekit.sandbox.safe_files: deleting what a sandbox could write never follows a link."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gradekit.safe_files import MAX_DEPTH, remove_tree
+from gradekit.sandbox.safe_files import MAX_DEPTH, remove_tree
 
 
 @pytest.fixture

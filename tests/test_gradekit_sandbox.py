@@ -1,4 +1,5 @@
-"""gradekit.sandbox: packages absent from a student's process, and killing between students."""
+"""gradekit.sandbox.processes: packages absent from a student's process, and killing between
+students."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ import textwrap
 import numpy as np
 import pytest
 
-from gradekit.notebook import notebook_from_dict
-from gradekit.plans import ReferencePackage
-from gradekit.remote import Forbidden, Student, StudentCodeError, StudentCrash, Submission
-from gradekit.sandbox import Limits, choose_isolation, reset_workers, start_worker
+from gradekit.core.notebook import notebook_from_dict
+from gradekit.core.plans import ReferencePackage
+from gradekit.sandbox.processes import Limits, choose_isolation, reset_workers, start_worker
+from gradekit.sandbox.remote import Forbidden, Student, StudentCodeError, StudentCrash, Submission
 
 LIMITS = Limits(call_timeout=20, load_timeout=60, max_restarts=0, memory_mb=2048)
 WITHOUT = ("torch", "sklearn")

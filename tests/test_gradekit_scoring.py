@@ -1,10 +1,11 @@
-"""gradekit.scoring: points from weighted checks, and a forbidden shortcut costs the whole cell."""
+"""gradekit.core.scoring: points from weighted checks, and a forbidden shortcut costs the whole
+cell."""
 
 from __future__ import annotations
 
 import pytest
 
-from gradekit.scoring import CheckResult, ItemResult, NotebookResult
+from gradekit.core.scoring import CheckResult, ItemResult, NotebookResult
 
 
 def check(passed: bool, weight: float = 1.0, kind: str | None = None) -> CheckResult:

@@ -1,4 +1,4 @@
-"""gradekit.shortcuts: following graded names through a notebook's source to forbidden uses.
+"""gradekit.core.shortcuts: following graded names through a notebook's source to forbidden uses.
 
 Small synthetic notebooks (a locked setup cell like a course's, then the student's cells); the
 sources are only read, never run, so nothing here imports the libraries they name.
@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from gradekit import escapes
-from gradekit.bindings import cell_units
-from gradekit.notebook import Notebook, notebook_from_dict
-from gradekit.shortcuts import Rule, Rules, Shortcut, describe, read_definitions
+from gradekit.core import escapes
+from gradekit.core.bindings import cell_units
+from gradekit.core.notebook import Notebook, notebook_from_dict
+from gradekit.core.shortcuts import Rule, Rules, Shortcut, describe, read_definitions
 
 NUMPY = "from-scratch items are written with NumPy"
 NO_REFERENCE = "no item may use the reference or the graders"

@@ -1,4 +1,4 @@
-"""gradekit.wire: only plain data crosses the boundary, and it round-trips exactly."""
+"""gradekit.sandbox.wire: only plain data crosses the boundary, and it round-trips exactly."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from gradekit import wire
+from gradekit.sandbox import wire
 
 
 def roundtrip(value):

@@ -17,7 +17,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from gradekit.course import Course
+from gradekit.nbgrader.course import Course
 from tests.courses import ROOT, copy_course, grades
 
 pytestmark = pytest.mark.slow

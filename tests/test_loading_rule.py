@@ -1,7 +1,7 @@
 """The one loading rule: grading and the notebooks' ``import_definitions`` agree.
 
-``gradekit/loading_rule.py`` decides what a notebook defines; the assignment ships a copy next to
-its notebooks (students have no ``gradekit``), which ``mlp_helpers.import_definitions`` uses.
+``gradekit/core/loading_rule.py`` decides what a notebook defines; the assignment ships a copy next
+to its notebooks (students have no ``gradekit``), which ``mlp_helpers.import_definitions`` uses.
 The copy must be the same file, and both paths must load the same values on a table of the
 module-level code correct students write. The rule's cost is linear in the source.
 """
@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gradekit import loading_rule
-from gradekit.notebook import definition_cells, notebook_from_dict
+from gradekit.core import loading_rule
+from gradekit.core.notebook import definition_cells, notebook_from_dict
 from tests.test_gradekit_shortcuts import assert_linear
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,11 +12,11 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from gradekit.batch import autograde_class
-from gradekit.course import Course
-from gradekit.grading import grade_notebook
-from gradekit.notebook import as_nbformat, notebook_from_dict
-from gradekit.pytest_plugin import support_files
+from gradekit.batch.dask_run import autograde_class
+from gradekit.checks.grading import grade_notebook
+from gradekit.checks.pytest_plugin import support_files
+from gradekit.core.notebook import as_nbformat, notebook_from_dict
+from gradekit.nbgrader.course import Course
 from tests.banks import NB2, NN, Edit, Variant, student_notebook
 from tests.courses import ASSIGNMENT, autograde_with_nbgrader, copy_course, grades, quiet_gradebook
 

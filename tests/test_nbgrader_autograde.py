@@ -12,8 +12,8 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from gradekit.course import Course
-from gradekit.nbgrader_plugin import read_results
+from gradekit.nbgrader.course import Course
+from gradekit.nbgrader.preprocessors import read_results
 from tests.courses import ASSIGNMENT, grades
 
 #: Grade cells where bob's three bugs (one per notebook) cost points.

@@ -9,9 +9,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from gradekit.course import HIDDEN_COUNT, Course
-from gradekit.grading import count_checks
-from gradekit.notebook import read_notebook
+from gradekit.checks.grading import count_checks
+from gradekit.core.notebook import read_notebook
+from gradekit.nbgrader.course import HIDDEN_COUNT, Course
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "mlp_from_scratch"

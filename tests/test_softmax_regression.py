@@ -9,8 +9,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from gradekit.batch import autograde_class
-from gradekit.course import Course
+from gradekit.batch.dask_run import autograde_class
+from gradekit.nbgrader.course import Course
 from tests.courses import ROOT, autograde_with_nbgrader, copy_course, grades
 
 pytestmark = pytest.mark.slow

@@ -15,8 +15,8 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from gradekit.batch import autograde_class
-from gradekit.course import Course
+from gradekit.batch.dask_run import autograde_class
+from gradekit.nbgrader.course import Course
 from tests.banks import NB1, NB2, NB3, Variant, release_notebook, student_notebook
 from tests.courses import ASSIGNMENT, autograde_with_nbgrader, copy_course, quiet_gradebook
 from tests.styles import STYLES, batches

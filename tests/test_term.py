@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
-from gradekit.cli import main
-from gradekit.collect import history_folder
-from gradekit.course import Course
+from gradekit.cli.main import main
+from gradekit.nbgrader.course import Course
+from gradekit.term.collect import history_folder
 from tests.courses import ASSIGNMENT, ROOT, copy_course, quiet_gradebook
 
 pytestmark = pytest.mark.slow

@@ -1,6 +1,6 @@
 """Which statements of a notebook run when its definitions are loaded: the one loading rule.
 
-Grading (:mod:`gradekit.notebook`) and an assignment's own notebook-to-notebook loading (a
+Grading (:mod:`gradekit.core.notebook`) and an assignment's own notebook-to-notebook loading (a
 byte-identical copy of this file ships next to the notebooks; a test compares the two) decide
 with this module what a notebook defines. Standard library only; the source is read, never run,
 and the work is linear in its size.

@@ -1,1 +1,1 @@
-../../gradekit/loading_rule.py
+../../gradekit/core/loading_rule.py

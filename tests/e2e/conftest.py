@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
 
-from gradekit.course import Course
+from gradekit.nbgrader.course import Course
 from tests.courses import clone_course, free_port
 from tests.e2e.lab import (
     ASSIGNMENT,

@@ -1,6 +1,6 @@
 """A JupyterLab server on a free loopback port, and headless Chromium, for the end-to-end tests.
 
-The server is started exactly as ``make lab`` starts it (:func:`gradekit.lab.lab_command`), in a
+The server is started exactly as ``make lab`` starts it (:func:`gradekit.cli.lab.lab_command`), in a
 course folder, with Jupyter's per-user state (configuration, runtime files, Lab settings and
 workspaces) in a folder of its own so that nothing of the machine's user leaks in or is changed.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from gradekit.lab import lab_command, lab_environment
+from gradekit.cli.lab import lab_command, lab_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENT = "mlp_from_scratch"

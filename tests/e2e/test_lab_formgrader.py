@@ -16,9 +16,9 @@ import pytest
 from nbgrader.api import Gradebook
 from playwright.sync_api import FrameLocator, Page, expect
 
-from gradekit.course import Course
-from gradekit.lab import lab_environment
-from gradekit.manual_grades import manual_grade
+from gradekit.cli.lab import lab_environment
+from gradekit.nbgrader.course import Course
+from gradekit.nbgrader.manual_grades import manual_grade
 from tests.e2e.lab import ASSIGNMENT, LabServer, open_lab, shoot
 from tests.samples import SAMPLES
 

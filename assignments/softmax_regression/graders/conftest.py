@@ -1,7 +1,7 @@
 """The declaration and fixtures of the ``softmax_regression`` assignment's hidden checks.
 
-The engine reads the :class:`gradekit.plans.Assignment` from the ``assignment`` fixture and hands
-each check the process of its grade cell (``student_process``); everything else here is this
+The engine reads the :class:`gradekit.core.plans.Assignment` from the ``assignment`` fixture and
+hands each check the process of its grade cell (``student_process``); everything else here is this
 assignment's own choice (the ``student`` view, the hidden inputs' generator).
 """
 
@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gradekit.plans import Assignment, CellRule
-from gradekit.remote import Student, Submission
+from gradekit.core.plans import Assignment, CellRule
+from gradekit.sandbox.remote import Student, Submission
 
 #: What each grade cell grades, and the earlier names its checks replace by the reference's, so a
 #: bug in ``softmax`` costs points in the ``softmax`` cell only.

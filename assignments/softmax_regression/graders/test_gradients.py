@@ -17,8 +17,8 @@ from assignments.softmax_regression.graders.tolerances import (
     VALUE_ATOL,
     VALUE_RTOL,
 )
-from gradekit.compare import as_array, central_differences, check_close, check_true
-from gradekit.remote import Student
+from gradekit.core.compare import as_array, central_differences, check_close, check_true
+from gradekit.sandbox.remote import Student
 
 pytestmark = pytest.mark.grade_cell("gradients")
 

@@ -10,8 +10,8 @@ import torch.nn.functional as F
 
 from assignments.softmax_regression import reference as ref
 from assignments.softmax_regression.graders.tolerances import VALUE_ATOL, VALUE_RTOL
-from gradekit.compare import check_close, check_true, shape_of
-from gradekit.remote import Student
+from gradekit.core.compare import check_close, check_true, shape_of
+from gradekit.sandbox.remote import Student
 
 pytestmark = pytest.mark.grade_cell("softmax")
 

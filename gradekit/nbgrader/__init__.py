@@ -1,0 +1,1 @@
+"""nbgrader integration: the course, the autograde steps, the gradebook, the kernel."""

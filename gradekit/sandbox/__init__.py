@@ -1,0 +1,1 @@
+"""Running a student's code: limits, confinement, the fork server, the worker and its wire."""

@@ -1,0 +1,1 @@
+"""Running a term: collecting, grading steps, history, reports, LMS export, status."""
