@@ -13,7 +13,9 @@ import statistics
 import sys
 import time
 
-from gradekit.sandbox.processes import Limits, choose_isolation, start_worker
+from gradekit.sandbox.isolation import choose_isolation
+from gradekit.sandbox.limits import Limits
+from gradekit.sandbox.workers import start_worker
 
 
 def cost(isolation: str, count: int) -> list[float]:

@@ -19,10 +19,13 @@ from gradekit.checks.grading import grade_notebook
 from gradekit.core.notebook import as_nbformat, notebook_from_dict
 from gradekit.sandbox import budget as budget_module
 from gradekit.sandbox import leftovers
-from gradekit.sandbox import processes as sandbox
+from gradekit.sandbox import workers as sandbox
 from gradekit.sandbox.budget import Budget
-from gradekit.sandbox.processes import Limits, start_worker
-from gradekit.sandbox.remote import Student, StudentTimeout, Submission
+from gradekit.sandbox.limits import Limits
+from gradekit.sandbox.problems import StudentTimeout
+from gradekit.sandbox.student import Student
+from gradekit.sandbox.submission import Submission
+from gradekit.sandbox.workers import start_worker
 
 LIMITS = Limits(call_timeout=30, load_timeout=60, max_restarts=2, memory_mb=2048)
 
@@ -161,7 +164,8 @@ GRADING_PROCESS = textwrap.dedent(
     """
     import sys, time
     from gradekit.nbgrader.kernel_sandbox import KernelServer
-    from gradekit.sandbox.processes import Limits, start_worker
+    from gradekit.sandbox.limits import Limits
+    from gradekit.sandbox.workers import start_worker
     limits = Limits(memory_mb=2048, preload=("numpy",))
     channel = start_worker(limits)
     channel.request({"op": "hello"}, 60)

@@ -9,7 +9,9 @@ import time
 
 import pytest
 
-from gradekit.sandbox.processes import Limits, Zygote, choose_isolation
+from gradekit.sandbox.fork_server import Zygote
+from gradekit.sandbox.isolation import choose_isolation
+from gradekit.sandbox.limits import Limits
 
 pytestmark = pytest.mark.skipif(
     choose_isolation().name != "bubblewrap", reason="namespaces need bubblewrap"

@@ -11,8 +11,11 @@ import pytest
 from gradekit.core.disclosure import MAX_TEXT, WITHHELD, Disclosure, cap
 from gradekit.core.notebook import notebook_from_dict
 from gradekit.core.plans import ReferencePackage
-from gradekit.sandbox.processes import Limits, start_worker
-from gradekit.sandbox.remote import Student, StudentCodeError, Submission
+from gradekit.sandbox.limits import Limits
+from gradekit.sandbox.problems import StudentCodeError
+from gradekit.sandbox.student import Student
+from gradekit.sandbox.submission import Submission
+from gradekit.sandbox.workers import start_worker
 
 SOURCE = textwrap.dedent(
     """

@@ -15,7 +15,7 @@ import pytest
 from nbclient import NotebookClient
 
 from gradekit.nbgrader.kernel_sandbox import SandboxedKernelManager
-from gradekit.sandbox.processes import choose_isolation
+from gradekit.sandbox.isolation import choose_isolation
 
 ROOT = Path(__file__).resolve().parent.parent
 

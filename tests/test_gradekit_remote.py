@@ -1,4 +1,4 @@
-"""gradekit.sandbox.remote + sandbox + worker: calling untrusted code in another process."""
+"""gradekit.sandbox.submission, student, workers: calling untrusted code in another process."""
 
 from __future__ import annotations
 
@@ -9,16 +9,19 @@ import pytest
 
 from gradekit.core.notebook import notebook_from_dict
 from gradekit.core.plans import ReferencePackage
-from gradekit.sandbox.processes import Limits, choose_isolation, pids_cgroup, start_worker
-from gradekit.sandbox.remote import (
+from gradekit.sandbox.isolation import choose_isolation
+from gradekit.sandbox.limits import Limits
+from gradekit.sandbox.problems import (
     NotDefined,
     NotLoaded,
-    Student,
     StudentCodeError,
     StudentCrash,
     StudentTimeout,
-    Submission,
 )
+from gradekit.sandbox.resources import pids_cgroup
+from gradekit.sandbox.student import Student
+from gradekit.sandbox.submission import Submission
+from gradekit.sandbox.workers import start_worker
 
 LIMITS = Limits(call_timeout=3, load_timeout=30, max_restarts=3, memory_mb=1024)
 

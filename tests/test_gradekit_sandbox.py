@@ -1,4 +1,4 @@
-"""gradekit.sandbox.processes: packages absent from a student's process, and killing between
+"""gradekit.sandbox.workers: packages absent from a student's process, and killing between
 students."""
 
 from __future__ import annotations
@@ -10,8 +10,12 @@ import pytest
 
 from gradekit.core.notebook import notebook_from_dict
 from gradekit.core.plans import ReferencePackage
-from gradekit.sandbox.processes import Limits, choose_isolation, reset_workers, start_worker
-from gradekit.sandbox.remote import Forbidden, Student, StudentCodeError, StudentCrash, Submission
+from gradekit.sandbox.isolation import choose_isolation
+from gradekit.sandbox.limits import Limits
+from gradekit.sandbox.problems import Forbidden, StudentCodeError, StudentCrash
+from gradekit.sandbox.student import Student
+from gradekit.sandbox.submission import Submission
+from gradekit.sandbox.workers import reset_workers, start_worker
 
 LIMITS = Limits(call_timeout=20, load_timeout=60, max_restarts=0, memory_mb=2048)
 WITHOUT = ("torch", "sklearn")

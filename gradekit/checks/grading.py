@@ -24,8 +24,9 @@ from gradekit.checks.pytest_plugin import GradingSession, grade_item_of
 from gradekit.core.notebook import Notebook
 from gradekit.core.scoring import CheckResult, ItemResult, NotebookResult
 from gradekit.sandbox.budget import UNLIMITED, Budget
-from gradekit.sandbox.processes import Channel, Limits
-from gradekit.sandbox.remote import MAX_SANDBOX_LOSSES
+from gradekit.sandbox.channels import Channel
+from gradekit.sandbox.limits import Limits
+from gradekit.sandbox.submission import MAX_SANDBOX_LOSSES
 
 #: pytest options for an in-process run: quiet, no cache files, no assertion rewriting (the
 #: checks fail with messages of their own; an import hook left in ``sys.meta_path`` for the life of

@@ -6,11 +6,11 @@ as a marker (``@pytest.mark.activations``) and counts with its ``@pytest.mark.we
 (default 1); checks of grade cells the notebook does not have are deselected. Fixtures for the
 suite's ``conftest.py``:
 
-- ``student_process``: the :class:`gradekit.sandbox.remote.Submission` (a student process with the
-  notebook loaded) in which the running check's grade cell is graded. The suite's ``conftest.py``
-  declares, in an ``assignment`` fixture, a :class:`gradekit.core.plans.Assignment`; the notebook's
-  grade cells are grouped into processes by :func:`gradekit.core.plans.plan_processes`, each started
-  on first use;
+- ``student_process``: the :class:`gradekit.sandbox.submission.Submission` (a student process
+  with the notebook loaded) in which the running check's grade cell is graded. The suite's
+  ``conftest.py`` declares, in an ``assignment`` fixture, a
+  :class:`gradekit.core.plans.Assignment`; the notebook's grade cells are grouped into processes
+  by :func:`gradekit.core.plans.plan_processes`, each started on first use;
 - ``load_submission(reference=None, provided=())``: one process for the whole notebook (suites
   without reference code or absent packages);
 - ``notebook_grade_ids``: the grade ids of the notebook's autograded cells;
@@ -39,16 +39,18 @@ from gradekit.core.notebook import Notebook, read_notebook
 from gradekit.core.plans import Assignment, ProcessPlan, ReferencePackage, plan_processes
 from gradekit.core.scoring import CheckResult
 from gradekit.sandbox.budget import UNLIMITED, Budget
-from gradekit.sandbox.processes import Channel, Limits, reset_workers, start_worker
-from gradekit.sandbox.remote import (
+from gradekit.sandbox.channels import Channel
+from gradekit.sandbox.limits import Limits
+from gradekit.sandbox.problems import (
     Forbidden,
     NotDefined,
     NotLoaded,
     StudentCodeError,
     StudentCrash,
     StudentTimeout,
-    Submission,
 )
+from gradekit.sandbox.submission import Submission
+from gradekit.sandbox.workers import reset_workers, start_worker
 
 PLUGIN_NAME = "gradekit-session"
 #: Longest failure message kept per check (the graders' messages may quote the student's values).
