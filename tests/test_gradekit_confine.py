@@ -88,7 +88,7 @@ LOOK = textwrap.dedent(
 
 @pytest.fixture(scope="module")
 def zygote():
-    server = Zygote(LIMITS, LIMITS.preload)
+    server = Zygote(LIMITS, LIMITS.preload, isolation=choose_isolation("bubblewrap"))
     yield server
     server.close()
 

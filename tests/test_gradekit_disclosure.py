@@ -15,7 +15,6 @@ from gradekit.sandbox.limits import Limits
 from gradekit.sandbox.problems import StudentCodeError
 from gradekit.sandbox.student import Student
 from gradekit.sandbox.submission import Submission
-from gradekit.sandbox.workers import start_worker
 
 SOURCE = textwrap.dedent(
     """
@@ -178,7 +177,7 @@ MARKERS = ("0.123456", "9.876543", "secret", "LOAD_", "RETURN")
 
 
 @pytest.fixture(scope="module")
-def leaky():
+def leaky(workers):
     limits = Limits(call_timeout=20, load_timeout=60, memory_mb=2048)
     package = ReferencePackage("refpkg", {"__init__": "def secret(x):\n    return x * 31337 + 7\n"})
     notebook = notebook_from_dict(
@@ -186,7 +185,7 @@ def leaky():
     )
     with Submission(
         notebook=notebook,
-        start_channel=lambda: start_worker(limits),
+        start_channel=lambda: workers.start(limits),
         limits=limits,
         reference=package,
     ) as loaded:

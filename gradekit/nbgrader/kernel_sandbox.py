@@ -37,6 +37,7 @@ from jupyter_client.provisioning import LocalProvisioner
 
 from gradekit.nbgrader.course import GradeKit
 from gradekit.sandbox.fork_server import Zygote
+from gradekit.sandbox.isolation import choose_isolation
 from gradekit.sandbox.leftovers import folder_prefix, sweep_once
 from gradekit.sandbox.limits import Limits
 from gradekit.sandbox.safe_files import remove_tree
@@ -66,7 +67,8 @@ class KernelServer:
             ("--ro-bind", str(self.files), str(self.files)),
             ("--bind", str(self.sockets), str(self.sockets)),
         ]
-        self.zygote = Zygote(limits, (*limits.preload, *KERNEL_MODULES), binds)
+        isolation = choose_isolation(limits.isolation)
+        self.zygote = Zygote(limits, (*limits.preload, *KERNEL_MODULES), binds, isolation=isolation)
 
     def close(self) -> None:
         self.zygote.close()

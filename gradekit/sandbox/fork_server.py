@@ -21,8 +21,8 @@ from pathlib import Path
 from gradekit.sandbox.channels import ForkedChannel, WorkerGone, WorkerTimeout
 from gradekit.sandbox.isolation import (
     SANDBOX_HOME,
+    Isolation,
     blocked_packages,
-    choose_isolation,
     worker_environment,
 )
 from gradekit.sandbox.leftovers import folder_prefix, sweep_once
@@ -46,6 +46,7 @@ class Zygote:
         binds: Extra mounts of its sandbox, as in :func:`bubblewrap_arguments`.
         without: Packages absent from its sandbox (under bubblewrap: importing one raises
             ``ModuleNotFoundError``; with resource limits only they stay importable).
+        isolation: How it is confined (see :func:`gradekit.sandbox.isolation.choose_isolation`).
     """
 
     def __init__(
@@ -54,10 +55,11 @@ class Zygote:
         preload: tuple[str, ...],
         binds: Sequence[tuple[str, str, str]] = (),
         without: Sequence[str] = (),
+        *,
+        isolation: Isolation,
     ):
         self.limits = limits
         self.control, theirs = socket.socketpair()
-        isolation = choose_isolation(limits.isolation)
         sweep_once()  # what killed grading processes left behind
         self.workdir = Path(tempfile.mkdtemp(prefix=folder_prefix("zygote")))
         home = SANDBOX_HOME if isolation.name == "bubblewrap" else str(self.workdir)

@@ -8,7 +8,6 @@ system, a private home); :func:`worker_environment` is the whole environment a s
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import logging
 import os
@@ -99,9 +98,9 @@ def bubblewrap_arguments(
     return args
 
 
-@functools.cache
 def choose_isolation(preference: str = "auto") -> Isolation:
-    """The strongest isolation this machine allows (probed once per process, and logged).
+    """The strongest isolation this machine allows (probed at every call, and logged: a
+    :class:`gradekit.sandbox.workers.WorkerPool` asks once).
 
     Args:
         preference: ``auto``, ``bubblewrap`` (fail if unavailable) or ``rlimits``.
