@@ -45,6 +45,7 @@ def invoke_in(
     """Call a global of ``submission``'s notebook (or a method of ``ref``).
 
     Args:
+        submission: The loaded submission.
         name: Function/class name, or method name when ``ref`` is given.
         args: Positional arguments (plain data or :class:`RemoteObject`).
         kwargs: Keyword arguments.
