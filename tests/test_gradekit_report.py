@@ -31,18 +31,11 @@ from PIL import Image
 from gradekit.core.scoring import CheckResult, ItemResult, NotebookResult
 from gradekit.nbgrader.course import Course
 from gradekit.nbgrader.preprocessors import write_results
-from gradekit.term.report import (
-    CSV_COLUMNS,
-    ClassResults,
-    StudentResults,
-    analyse_results,
-    check_rows,
-    collect_results,
-    discrimination_index,
-    point_biserial,
-    write_check_csv,
-    write_report,
-)
+from gradekit.term.report.analysis import analyse_results
+from gradekit.term.report.checks_csv import CSV_COLUMNS, check_rows, write_check_csv
+from gradekit.term.report.html import write_report
+from gradekit.term.report.results import ClassResults, StudentResults, collect_results
+from gradekit.term.report.stats import discrimination_index, point_biserial
 
 # A warning (e.g. numpy's "invalid value" on a constant column) fails the test.
 pytestmark = pytest.mark.filterwarnings("error")
