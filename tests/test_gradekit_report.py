@@ -19,6 +19,7 @@ Totals: 0.95 (i < 3), 2.75 (i = 3, 4), 4.25 (5 <= i < 10), 4.8 (i >= 10).
 from __future__ import annotations
 
 import csv
+import tomllib
 import warnings
 from pathlib import Path
 
@@ -31,18 +32,13 @@ from PIL import Image
 from gradekit.core.scoring import CheckResult, ItemResult, NotebookResult
 from gradekit.nbgrader.course import Course
 from gradekit.nbgrader.preprocessors import write_results
-from gradekit.term.report import (
-    CSV_COLUMNS,
-    ClassResults,
-    StudentResults,
-    analyse_results,
-    check_rows,
-    collect_results,
-    discrimination_index,
-    point_biserial,
-    write_check_csv,
-    write_report,
-)
+from gradekit.term.report.analysis import analyse_results
+from gradekit.term.report.checks_csv import CSV_COLUMNS, check_rows, write_check_csv
+from gradekit.term.report.html import write_report
+from gradekit.term.report.results import ClassResults, StudentResults, collect_results
+from gradekit.term.report.stats import discrimination_index, point_biserial
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # A warning (e.g. numpy's "invalid value" on a constant column) fails the test.
 pytestmark = pytest.mark.filterwarnings("error")
@@ -324,12 +320,25 @@ def test_report_names_every_check_and_links_valid_pngs(results, tmp_path):
 
 
 def test_report_escapes_student_text(troubled, tmp_path):
+    """Student ids, check messages and diagnosed mistakes are text the student controls."""
     not_graded = {"<i>eve</i>": "nbgrader failed: <img src=x onerror=alert(1)>"}
-    page = write_report(results=troubled, folder=tmp_path, not_graded=not_graded)
+    late = {"<script>late()</script>": ("1 h late", 0.5)}
+    page = write_report(results=troubled, folder=tmp_path, not_graded=not_graded, late=late)
     html = page.read_text(encoding="utf-8")
-    for raw in ("<script>alert(", "<b>mallory", "<i>eve", "<img src=x"):
+    for raw in ("<script>alert(", "<b>mallory", "<i>eve", "<img src=x", "<script>late("):
         assert raw not in html
         assert str(escape(raw)) in html
+    assert html.count("<script>") == 1, "the page's own script only"
+
+
+def test_every_template_file_is_package_data():
+    """An installed kit has the page's template, style and script (pyproject's package-data)."""
+    package = ROOT / "gradekit" / "term" / "report"
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = config["tool"]["setuptools"]["package-data"]["gradekit.term.report"]
+    declared = {path for pattern in patterns for path in package.glob(pattern)}
+    assert {"report.html.j2", "report.css", "report.js"} <= {path.name for path in declared}
+    assert declared == set((package / "templates").iterdir())
 
 
 def test_report_lists_students_that_could_not_be_graded(results, tmp_path):
@@ -370,9 +379,6 @@ def test_collect_reads_every_autograded_notebook(results, tmp_path):
     assert [s.student for s in collected.students] == STUDENTS[:3]
     for got, expected in zip(collected.students, results.students, strict=False):
         assert [nb.to_json() for nb in got.notebooks] == [nb.to_json() for nb in expected.notebooks]
-
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.slow
