@@ -15,7 +15,7 @@ TEST_PACKAGES := chromium postgresql
 # `make lab` serves on 127.0.0.1:$(LAB_PORT).
 LAB_PORT ?= 8888
 
-.PHONY: help system system-test install-debian venv release demo lab test test-fast e2e screenshots bench lint clean
+.PHONY: help system system-test install-debian venv release samples demo lab test test-fast e2e screenshots bench lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -46,6 +46,12 @@ install-debian:
 
 release: venv  ## regenerate release/ from source/ (hidden-check counts first)
 	$(BIN)/gradekit release
+
+# The bundled submissions (alice complete, bob with typical bugs, carol empty, dave half done) are
+# made from the release and the instructor's solutions (synthetic/samples.py): rewrite them after
+# either changes (tests/course/test_samples.py fails until then).
+samples: release  ## rewrite submitted/ (the bundled sample submissions) from the current release
+	$(BIN)/python -m synthetic.samples
 
 demo: venv  ## regenerate the release, autograde the bundled submissions, print the scores
 	$(BIN)/gradekit demo

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gradekit.nbgrader.course import Course
-from tests.courses import autograde_with_nbgrader, copy_course
-from tests.samples import SAMPLES
+from synthetic.courses import autograde_with_nbgrader, copy_course
+from synthetic.samples import SAMPLES
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 """Hostile and broken submissions, graded with the kit's configuration: each scores exactly what
 its honest code deserves, and a batch survives all of them.
 
-The attacks on the grade (``tests.attacks.ATTACKS``) go through plain ``nbgrader autograde``;
+The attacks on the grade (``synthetic.attacks.ATTACKS``) go through plain ``nbgrader autograde``;
 the inputs that could break a batch (``BAD_INPUTS``) go through one ``gradekit autograde`` batch
 with two workers. Expected grades come from the trusted graders alone, run here on the same code
 without the attack (``Hostile.honest_notebook``).
@@ -21,9 +21,9 @@ from gradekit.core.notebook import as_nbformat, notebook_from_dict
 from gradekit.nbgrader.course import Course
 from gradekit.nbgrader.preprocessors import read_results
 from gradekit.sandbox.processes import choose_isolation
-from tests.attacks import ATTACKS, BAD_INPUTS, Hostile, grade_cell_index
-from tests.banks import NB1, NB2, student_notebook
-from tests.courses import ASSIGNMENT, autograde_with_nbgrader, copy_course, grades, quiet_gradebook
+from synthetic.attacks import ATTACKS, BAD_INPUTS, Hostile, grade_cell_index
+from synthetic.banks import NB1, NB2, student_notebook
+from synthetic.courses import ASSIGNMENT, autograde_with_nbgrader, copy_course, grades, quiet_gradebook
 
 pytestmark = pytest.mark.slow
 

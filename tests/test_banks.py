@@ -16,7 +16,7 @@ from gradekit.checks.pytest_plugin import support_files
 from gradekit.core.notebook import as_nbformat, notebook_from_dict
 from gradekit.core.scoring import NotebookResult
 from gradekit.nbgrader.course import Course
-from tests.banks import (
+from synthetic.banks import (
     ALTERNATIVES,
     BUGS,
     FORBIDDEN,

@@ -27,9 +27,9 @@ from gradekit.nbgrader.course import Course
 from gradekit.nbgrader.preprocessors import read_results
 from gradekit.sandbox import leftovers
 from gradekit.sandbox.processes import choose_isolation
-from tests.banks import NB1
-from tests.courses import ASSIGNMENT, copy_course, grades, quiet_gradebook
-from tests.findings import BUDGET, FINDINGS, STALL_CELLS, VICTIMS, by_id
+from synthetic.banks import NB1
+from synthetic.courses import ASSIGNMENT, copy_course, grades, quiet_gradebook
+from synthetic.findings import BUDGET, FINDINGS, STALL_CELLS, VICTIMS, by_id
 from tests.test_attacks import honest_points, stored_points, write_submissions
 
 pytestmark = pytest.mark.slow

@@ -32,8 +32,8 @@ from gradekit.cli import main as cli
 from gradekit.nbgrader.course import Course
 from gradekit.nbgrader.preprocessors import read_results
 from gradekit.term.report import collect_results
-from tests.courses import ASSIGNMENT, copy_course, free_port, grades, quiet_gradebook
-from tests.samples import SAMPLES
+from synthetic.courses import ASSIGNMENT, copy_course, free_port, grades, quiet_gradebook
+from synthetic.samples import SAMPLES
 
 pytestmark = pytest.mark.slow
 

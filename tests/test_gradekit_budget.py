@@ -98,8 +98,8 @@ class StuckChannel:
 
 
 def test_the_hard_stop_abandons_checks_stuck_on_the_trusted_side(monkeypatch):
-    from tests.banks import NB1, student_notebook
-    from tests.courses import ROOT
+    from synthetic.banks import NB1, student_notebook
+    from synthetic.courses import ROOT
 
     monkeypatch.setattr(budget_module, "HARD_STOP_MARGIN", 1.0)
     notebook = notebook_from_dict(as_nbformat(student_notebook(None, NB1)), name=NB1)

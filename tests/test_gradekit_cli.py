@@ -17,7 +17,7 @@ import pytest
 
 from gradekit.cli.main import build_parser, main
 from gradekit.nbgrader.course import Course
-from tests.courses import ASSIGNMENT, ROOT, copy_course
+from synthetic.courses import ASSIGNMENT, ROOT, copy_course
 
 RELEASED = sorted((ROOT / "release" / ASSIGNMENT).glob("*.ipynb"))
 SUBCOMMANDS = (

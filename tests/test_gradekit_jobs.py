@@ -17,7 +17,7 @@ import pytest
 from gradekit.batch.dask_run import _gradebook_state
 from gradekit.batch.jobs import Job, JobError, Outcome, prepare_job, run_job, store_outcome
 from gradekit.nbgrader.course import Course
-from tests.courses import ASSIGNMENT, copy_course, grades, quiet_gradebook
+from synthetic.courses import ASSIGNMENT, copy_course, grades, quiet_gradebook
 
 STUDENT = "alice_complete"
 NB2 = "02_neural_network_from_scratch"

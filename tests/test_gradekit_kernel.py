@@ -9,7 +9,7 @@ import pytest
 
 from gradekit.core.notebook import definition_cells, read_notebook
 from gradekit.nbgrader.kernel import grade_cell
-from tests.banks import NB1, SOURCE
+from synthetic.banks import NB1, SOURCE
 
 
 @pytest.fixture

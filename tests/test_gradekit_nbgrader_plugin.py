@@ -11,7 +11,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import CheckCellMetadata as NbgraderCheckCellMetadata
 
 from gradekit.nbgrader.preprocessors import CheckCellMetadata
-from tests.courses import ROOT
+from synthetic.courses import ROOT
 
 SOURCE = ROOT / "source" / "mlp_from_scratch" / "01_linear_models_and_activations.ipynb"
 

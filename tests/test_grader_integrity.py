@@ -16,7 +16,7 @@ from gradekit.core.notebook import Notebook, as_nbformat, notebook_from_dict, re
 from gradekit.core.shortcuts import describe, read_definitions
 from grader_tests.conftest import GRADED_NAMES, USES_REFERENCE
 from grader_tests.integrity import SOURCE_ITEMS, rules_for
-from tests.banks import ALTERNATIVES, BUGS, FORBIDDEN, NB1, NB2, NB3, Variant, student_notebook
+from synthetic.banks import ALTERNATIVES, BUGS, FORBIDDEN, NB1, NB2, NB3, Variant, student_notebook
 
 SUBMITTED = Path(__file__).resolve().parent.parent / "submitted"
 

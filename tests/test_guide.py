@@ -18,7 +18,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from gradekit.nbgrader.course import Course
-from tests.courses import ROOT, copy_course, grades
+from synthetic.courses import ROOT, copy_course, grades
 
 pytestmark = pytest.mark.slow
 

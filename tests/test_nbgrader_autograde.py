@@ -14,7 +14,7 @@ from nbgrader.api import Gradebook
 
 from gradekit.nbgrader.course import Course
 from gradekit.nbgrader.preprocessors import read_results
-from tests.courses import ASSIGNMENT, grades
+from synthetic.courses import ASSIGNMENT, grades
 
 #: Grade cells where bob's three bugs (one per notebook) cost points.
 BOB_LOSES = {"derivatives", "nn_backward", "nn_training", "mc_softmax_loss"}

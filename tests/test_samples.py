@@ -1,10 +1,10 @@
-"""The bundled sample submissions are what tests/samples.py makes from the current release."""
+"""The bundled sample submissions are what synthetic/samples.py makes from the current release."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.samples import SAMPLES, SUBMITTED, write_samples
+from synthetic.samples import SAMPLES, SUBMITTED, write_samples
 
 
 def test_samples_are_up_to_date(tmp_path):
@@ -12,7 +12,7 @@ def test_samples_are_up_to_date(tmp_path):
     for path in fresh:
         committed = SUBMITTED / path.relative_to(tmp_path)
         assert committed.read_bytes() == path.read_bytes(), (
-            f"{committed} is out of date: run `python -m tests.samples` and commit it"
+            f"{committed} is out of date: run `python -m synthetic.samples` and commit it"
         )
 
 

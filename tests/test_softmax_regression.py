@@ -11,7 +11,7 @@ import pytest
 
 from gradekit.batch.dask_run import autograde_class
 from gradekit.nbgrader.course import Course
-from tests.courses import ROOT, autograde_with_nbgrader, copy_course, grades
+from synthetic.courses import ROOT, autograde_with_nbgrader, copy_course, grades
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""The style bank (``tests/styles.py``) through both grading paths: every style gets exactly the
+"""The style bank (``synthetic/styles.py``) through both grading paths: every style gets exactly the
 marks of the instructor's solution, cell by cell.
 
 A copy of the course gets one student with the instructor's three notebooks and one student per
@@ -17,9 +17,9 @@ from nbgrader.api import Gradebook
 
 from gradekit.batch.dask_run import autograde_class
 from gradekit.nbgrader.course import Course
-from tests.banks import NB1, NB2, NB3, Variant, release_notebook, student_notebook
-from tests.courses import ASSIGNMENT, autograde_with_nbgrader, copy_course, quiet_gradebook
-from tests.styles import STYLES, batches
+from synthetic.banks import NB1, NB2, NB3, Variant, release_notebook, student_notebook
+from synthetic.courses import ASSIGNMENT, autograde_with_nbgrader, copy_course, quiet_gradebook
+from synthetic.styles import STYLES, batches
 
 pytestmark = [pytest.mark.slow, pytest.mark.bank]
 

@@ -22,7 +22,7 @@ from nbgrader.api import Gradebook
 from gradekit.cli.main import main
 from gradekit.nbgrader.course import Course
 from gradekit.term.collect import history_folder
-from tests.courses import ASSIGNMENT, ROOT, copy_course, quiet_gradebook
+from synthetic.courses import ASSIGNMENT, ROOT, copy_course, quiet_gradebook
 
 pytestmark = pytest.mark.slow
 

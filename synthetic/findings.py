@@ -1,7 +1,7 @@
 """The findings of issue 15 as submissions: what a determined student with the release and the kit's
 code in hand handed in, plus further attacks on each guarantee the issue asks for.
 
-Each is a :class:`tests.attacks.Hostile` (the instructor's solution of notebook 1 with edits,
+Each is a :class:`synthetic.attacks.Hostile` (the instructor's solution of notebook 1 with edits,
 inserted cells and changes to its structure); :data:`VICTIMS` are honest submissions graded after
 them, which must score exactly what their code deserves. Finding 7a (a network that memorises the
 training labels) is left to the lecture-accuracy checks' own tests.
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from nbformat.notebooknode import NotebookNode
 
-from tests.attacks import ZERO_RELU, Hostile
-from tests.banks import ACTS, NB1, Edit
+from synthetic.attacks import ZERO_RELU, Hostile
+from synthetic.banks import ACTS, NB1, Edit
 
 #: The submission budget of the findings' course (seconds): the stalling submission would need
 #: several minutes without it.

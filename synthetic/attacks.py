@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 from nbformat.notebooknode import NotebookNode
 
-from tests.banks import ACTS, FORBIDDEN, NB1, NB2, Edit, Variant, student_notebook
+from synthetic.banks import ACTS, FORBIDDEN, NB1, NB2, Edit, Variant, student_notebook
 
 #: The honest bug most attacks carry, so that there are points to win by cheating.
 ZERO_RELU = Edit(ACTS, "return np.maximum(0, x)", "return x * 0")

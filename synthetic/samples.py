@@ -1,6 +1,6 @@
 """The bundled sample submissions in ``submitted/``: who they are and how they are made.
 
-``make samples`` (or ``python -m tests.samples``) writes them; ``tests/test_samples.py`` checks
+``make samples`` (or ``python -m synthetic.samples``) writes them; ``tests/test_samples.py`` checks
 that the committed files are what this module makes from the current release and source.
 """
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 
-from tests.banks import BUGS, NB1, NB2, NB3, Variant, release_notebook, student_notebook
+from synthetic.banks import BUGS, NB1, NB2, NB3, Variant, release_notebook, student_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMITTED = ROOT / "submitted"

@@ -14,7 +14,7 @@ of them in as one submission.
 
 from __future__ import annotations
 
-from tests.banks import (
+from synthetic.banks import (
     ACTS,
     DERIVS,
     EXPERIMENT,
@@ -446,7 +446,7 @@ def batches(styles: list[Variant]) -> list[Variant]:
 
 
 def _applies(group: list[Variant]) -> bool:
-    from tests.banks import student_notebook
+    from synthetic.banks import student_notebook
 
     combined = Variant("batch", group[0].notebook, tuple(e for v in group for e in v.edits))
     try:
