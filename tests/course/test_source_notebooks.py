@@ -23,7 +23,7 @@ import pytest
 
 from grader_tests import inventory
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "source" / "mlp_from_scratch"
 NB1 = "01_linear_models_and_activations.ipynb"
 NB2 = "02_neural_network_from_scratch.ipynb"

@@ -17,7 +17,7 @@ from nbclient import NotebookClient
 from gradekit.nbgrader.kernel_sandbox import SandboxedKernelManager
 from gradekit.sandbox.processes import choose_isolation
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = textwrap.dedent(
     """

@@ -18,7 +18,7 @@ from grader_tests.conftest import GRADED_NAMES, USES_REFERENCE
 from grader_tests.integrity import SOURCE_ITEMS, rules_for
 from synthetic.banks import ALTERNATIVES, BUGS, FORBIDDEN, NB1, NB2, NB3, Variant, student_notebook
 
-SUBMITTED = Path(__file__).resolve().parent.parent / "submitted"
+SUBMITTED = Path(__file__).resolve().parents[2] / "submitted"
 
 
 def flagged(notebook: Notebook) -> dict[str, str]:

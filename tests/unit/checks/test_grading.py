@@ -87,7 +87,7 @@ def grade(suite: Path, code: str, tmp_path: Path):
         notebook=notebook(code),
         suite=suite,
         support_files={},
-        limits=Limits(),
+        limits=Limits(preload=("numpy",)),
         start_channel=lambda: InProcessChannel(Worker(workdir=tmp_path)),
     )
 

@@ -29,7 +29,7 @@ from synthetic.banks import (
     student_notebook,
 )
 
-SUITE = Path(__file__).resolve().parent.parent / "grader_tests"
+SUITE = Path(__file__).resolve().parents[2] / "grader_tests"
 #: The course's own limits (nbgrader_config.py), so the bank is graded as submissions are.
 LIMITS = Course.find(SUITE.parent).settings.limits()
 NOTEBOOKS = [name for name in (NB1, NB2, NB3) if (SOURCE / f"{name}.ipynb").exists()]

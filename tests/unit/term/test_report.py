@@ -372,27 +372,6 @@ def test_collect_reads_every_autograded_notebook(results, tmp_path):
         assert [nb.to_json() for nb in got.notebooks] == [nb.to_json() for nb in expected.notebooks]
 
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.mark.slow
-def test_report_on_a_real_autograded_submission(nbgrader_course, tmp_path):
-    """nbgrader autograde of the bundled submissions: every check of the buggy one is in the
-    CSV and the report, and its diagnosed mistakes are found."""
-    course = nbgrader_course
-    results = collect_results(course=course, assignment="mlp_from_scratch")
-    (student,) = [s for s in results.students if s.student == "bob_typical_bugs"]
-    rows = [row for row in check_rows(results=results) if row.student == student.student]
-    assert len(rows) == sum(
-        len(item.checks) for nb in student.notebooks for item in nb.items.values()
-    )
-    assert sum(row.points for row in rows) == pytest.approx(student.points, abs=1e-3)
-    assert any(row.mistake for row in rows)
-    html = write_report(results=results, folder=tmp_path / "report").read_text(encoding="utf-8")
-    for row in rows:
-        assert f">{escape(row.check)}</td>" in html, row.check
-
-
 def test_the_batch_summary_names_checks_that_failed_because_of_loading():
     from types import SimpleNamespace
 

@@ -30,7 +30,7 @@ from gradekit.sandbox.processes import choose_isolation
 from synthetic.banks import NB1
 from synthetic.courses import ASSIGNMENT, copy_course, grades, quiet_gradebook
 from synthetic.findings import BUDGET, FINDINGS, STALL_CELLS, VICTIMS, by_id
-from tests.test_attacks import honest_points, stored_points, write_submissions
+from tests.integration.test_attacks import honest_points, stored_points, write_submissions
 
 pytestmark = pytest.mark.slow
 

@@ -176,7 +176,7 @@ MARKERS = ("0.123456", "9.876543", "secret", "LOAD_", "RETURN")
 
 @pytest.fixture(scope="module")
 def leaky():
-    limits = Limits(call_timeout=20, load_timeout=60, memory_mb=2048)
+    limits = Limits(call_timeout=20, load_timeout=60, memory_mb=2048, preload=("numpy",))
     package = ReferencePackage("refpkg", {"__init__": "def secret(x):\n    return x * 31337 + 7\n"})
     notebook = notebook_from_dict(
         {"cells": [{"cell_type": "code", "source": LEAKY, "metadata": {}}]}, name="nb"

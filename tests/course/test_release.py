@@ -13,7 +13,7 @@ from gradekit.checks.grading import count_checks
 from gradekit.core.notebook import read_notebook
 from gradekit.nbgrader.course import HIDDEN_COUNT, Course
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENT = "mlp_from_scratch"
 RELEASE = ROOT / "release" / ASSIGNMENT
 SOURCE = ROOT / "source" / ASSIGNMENT

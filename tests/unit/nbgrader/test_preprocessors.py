@@ -11,9 +11,9 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import CheckCellMetadata as NbgraderCheckCellMetadata
 
 from gradekit.nbgrader.preprocessors import CheckCellMetadata
-from synthetic.courses import ROOT
+from tests.unit.fixtures import ASSIGNMENT, NOTEBOOK, TINY_COURSE
 
-SOURCE = ROOT / "source" / "mlp_from_scratch" / "01_linear_models_and_activations.ipynb"
+SOURCE = TINY_COURSE / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
 
 
 def _graded(nb: NotebookNode) -> NotebookNode:

@@ -20,7 +20,9 @@ from gradekit.sandbox.remote import (
     Submission,
 )
 
-LIMITS = Limits(call_timeout=3, load_timeout=30, max_restarts=3, memory_mb=1024)
+LIMITS = Limits(
+    call_timeout=3, load_timeout=30, max_restarts=3, memory_mb=1024, preload=("numpy",)
+)
 
 STUDENT_CODE = textwrap.dedent(
     """
@@ -193,7 +195,7 @@ def test_a_timed_out_function_is_not_run_again(student):
 
 
 def test_restarts_are_limited():
-    limits = Limits(call_timeout=1, load_timeout=30, max_restarts=1)
+    limits = Limits(call_timeout=1, load_timeout=30, max_restarts=1, preload=("numpy",))
     notebook = make_notebook("import os\ndef crash():\n    os._exit(1)\ndef ok():\n    return 1")
     with Submission(
         notebook=notebook, start_channel=lambda: start_worker(limits), limits=limits
@@ -224,7 +226,9 @@ def test_sandbox_hides_the_course_files(student):
 
 
 def test_a_slow_statement_costs_only_what_it_defines():
-    limits = Limits(call_timeout=3, load_timeout=30, statement_timeout=1, max_restarts=1)
+    limits = Limits(
+        call_timeout=3, load_timeout=30, statement_timeout=1, max_restarts=1, preload=("numpy",)
+    )
     notebook = make_notebook(
         "import time\nslow = time.sleep(60)\ndef after():\n    return 1",
     )

@@ -16,15 +16,18 @@ import time
 import pytest
 
 from gradekit.checks.grading import grade_notebook
-from gradekit.core.notebook import as_nbformat, notebook_from_dict
+from gradekit.core.notebook import notebook_from_dict, read_notebook
 from gradekit.sandbox import budget as budget_module
 from gradekit.sandbox import leftovers
 from gradekit.sandbox import processes as sandbox
 from gradekit.sandbox.budget import Budget
 from gradekit.sandbox.processes import Limits, start_worker
 from gradekit.sandbox.remote import Student, StudentTimeout, Submission
+from tests.unit.fixtures import ASSIGNMENT, NOTEBOOK
 
-LIMITS = Limits(call_timeout=30, load_timeout=60, max_restarts=2, memory_mb=2048)
+LIMITS = Limits(
+    call_timeout=30, load_timeout=60, max_restarts=2, memory_mb=2048, preload=("numpy",)
+)
 
 CODE = textwrap.dedent(
     """
@@ -97,13 +100,10 @@ class StuckChannel:
         self.closed.set()
 
 
-def test_the_hard_stop_abandons_checks_stuck_on_the_trusted_side(monkeypatch):
-    from synthetic.banks import NB1, student_notebook
-    from synthetic.courses import ROOT
-
+def test_the_hard_stop_abandons_checks_stuck_on_the_trusted_side(monkeypatch, tiny_course):
     monkeypatch.setattr(budget_module, "HARD_STOP_MARGIN", 1.0)
-    notebook = notebook_from_dict(as_nbformat(student_notebook(None, NB1)), name=NB1)
-    suite = ROOT / "grader_tests"
+    notebook = read_notebook(tiny_course.root / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
+    suite = tiny_course.suite(ASSIGNMENT)
     dead = StuckChannel()
     dead.close()  # answers nothing at once: collects the suite before the clock starts
     grade_notebook(
