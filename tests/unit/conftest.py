@@ -9,6 +9,9 @@ import pytest
 from gradekit.nbgrader.course import Course
 from tests.unit.fixtures import copy_tiny_course
 
+#: The tiny course's hidden checks are graded by the tests, not collected as tests.
+collect_ignore = ["fixtures"]
+
 
 @pytest.fixture(scope="session")
 def tiny_course(tmp_path_factory: pytest.TempPathFactory) -> Course:
