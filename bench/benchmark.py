@@ -42,7 +42,13 @@ from synthetic.banks import (
     release_notebook,
     student_notebook,
 )
-from synthetic.courses import ASSIGNMENT, autograde_with_nbgrader, copy_course, grades, quiet_gradebook
+from synthetic.courses import (
+    ASSIGNMENT,
+    autograde_with_nbgrader,
+    copy_course,
+    grades,
+    quiet_gradebook,
+)
 
 HERE = Path(__file__).resolve().parent
 NOTEBOOKS = (NB1, NB2, NB3)
@@ -266,9 +272,9 @@ def write_results(path: Path, results: Results, *, minutes: float) -> None:
         "",
         f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} by `make bench` on {cores} cores "
         f"({cpu}), Python {platform.python_version()}, in {minutes:.0f} min. Mix per 20 "
-        "submissions: 6 correct, 10 with one bug, 2 half done, 2 empty (from `synthetic/banks.py`); "
-        "three notebooks each. *Cores busy*: CPU time of the whole machine over wall time; "
-        "*CPU per submission*: that CPU time per submission.",
+        "submissions: 6 correct, 10 with one bug, 2 half done, 2 empty (from "
+        "`synthetic/banks.py`); three notebooks each. *Cores busy*: CPU time of the whole "
+        "machine over wall time; *CPU per submission*: that CPU time per submission.",
         "",
         "| run | submissions | total | per submission | vs. floor | cores busy "
         "| CPU per submission |",

@@ -18,7 +18,13 @@ from gradekit.checks.pytest_plugin import support_files
 from gradekit.core.notebook import as_nbformat, notebook_from_dict
 from gradekit.nbgrader.course import Course
 from synthetic.banks import NB2, NN, Edit, Variant, student_notebook
-from synthetic.courses import ASSIGNMENT, autograde_with_nbgrader, copy_course, grades, quiet_gradebook
+from synthetic.courses import (
+    ASSIGNMENT,
+    autograde_with_nbgrader,
+    copy_course,
+    grades,
+    quiet_gradebook,
+)
 
 pytestmark = pytest.mark.slow
 

@@ -23,7 +23,13 @@ from gradekit.nbgrader.preprocessors import read_results
 from gradekit.sandbox.processes import choose_isolation
 from synthetic.attacks import ATTACKS, BAD_INPUTS, Hostile, grade_cell_index
 from synthetic.banks import NB1, NB2, student_notebook
-from synthetic.courses import ASSIGNMENT, autograde_with_nbgrader, copy_course, grades, quiet_gradebook
+from synthetic.courses import (
+    ASSIGNMENT,
+    autograde_with_nbgrader,
+    copy_course,
+    grades,
+    quiet_gradebook,
+)
 
 pytestmark = pytest.mark.slow
 

@@ -8,8 +8,8 @@ import textwrap
 import pytest
 
 from gradekit.core.notebook import definition_cells, read_notebook
-from gradekit.nbgrader.kernel import grade_cell
 from gradekit.nbgrader.course import Course
+from gradekit.nbgrader.kernel import grade_cell
 from tests.unit.fixtures import ASSIGNMENT, NOTEBOOK
 
 

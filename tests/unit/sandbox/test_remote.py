@@ -20,9 +20,7 @@ from gradekit.sandbox.remote import (
     Submission,
 )
 
-LIMITS = Limits(
-    call_timeout=3, load_timeout=30, max_restarts=3, memory_mb=1024, preload=("numpy",)
-)
+LIMITS = Limits(call_timeout=3, load_timeout=30, max_restarts=3, memory_mb=1024, preload=("numpy",))
 
 STUDENT_CODE = textwrap.dedent(
     """
