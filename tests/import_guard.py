@@ -8,7 +8,8 @@ The engine's unit tests (``tests/unit``) must never import torch, scikit-learn o
 
 After every test it notes which forbidden top-level modules the process holds; at the end it
 names each with the first test (or collection) after which it was there, and makes the run fail.
-With ``GRADEKIT_IMPORT_GUARD_REPORT`` set, it also writes what it found there as JSON.
+With ``GRADEKIT_IMPORT_GUARD_REPORT`` set to a folder, every process of the run (the main one and
+each pytest-xdist worker) also writes what it found there, as ``<worker or main>.json``.
 """
 
 from __future__ import annotations
@@ -79,9 +80,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     guard.seconds = time.monotonic() - guard.started
     if guard.problems() and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    report = os.environ.get(REPORT_ENV)
-    if report:
-        Path(report).write_text(
+    folder = os.environ.get(REPORT_ENV)
+    if folder:
+        name = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        Path(folder, f"{name}.json").write_text(
             json.dumps({"first_seen": guard.first_seen, "seconds": guard.seconds}),
             encoding="utf-8",
         )

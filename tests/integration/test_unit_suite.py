@@ -1,5 +1,5 @@
 """The engine's unit tests (``tests/unit``) never import torch, scikit-learn or the MLP course,
-and run in under a minute: they run in a process of their own with ``tests/import_guard.py``.
+and run in under a minute: they run in a pytest of their own with ``tests/import_guard.py``.
 
 A second test shows the guard fails a run that imports a forbidden module.
 """
@@ -24,18 +24,24 @@ pytestmark = pytest.mark.slow
 
 
 def run_guarded(
-    folder: Path, report: Path, cwd: Path = ROOT
-) -> tuple[subprocess.CompletedProcess[str], float]:
-    """``python -m pytest folder -p tests.import_guard`` in a new process, and its wall time."""
+    folder: Path, reports: Path, *options: str, cwd: Path = ROOT
+) -> tuple[subprocess.CompletedProcess[str], float, dict[str, dict[str, str]]]:
+    """``python -m pytest folder -p tests.import_guard`` in a new process.
+
+    Returns:
+        What it printed, its wall time in seconds, and each of its processes (``main``, ``gw0``
+        ...) -> forbidden module -> where that process first held it.
+    """
+    reports.mkdir()
     env = os.environ | {
-        REPORT_ENV: str(report),
+        REPORT_ENV: str(reports),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         "PYTHONPATH": str(ROOT),
     }
     argv = [sys.executable, "-m", "pytest", str(folder), "-q", "-p", "no:cacheprovider"]
     started = time.monotonic()
     run = subprocess.run(
-        [*argv, "-p", "tests.import_guard"],
+        [*argv, "-p", "tests.import_guard", *options],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -43,13 +49,19 @@ def run_guarded(
         check=False,
         timeout=10 * MAX_SECONDS,
     )
-    return run, time.monotonic() - started
+    seconds = time.monotonic() - started
+    found = {
+        report.stem: json.loads(report.read_text(encoding="utf-8"))["first_seen"]
+        for report in reports.glob("*.json")
+    }
+    return run, seconds, found
 
 
 def test_the_unit_tests_import_no_course_and_take_under_a_minute(tmp_path):
-    run, seconds = run_guarded(ROOT / "tests" / "unit", tmp_path / "report.json")
-    found = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
-    assert found["first_seen"] == {}, f"the unit tests imported {found['first_seen']}"
+    # Two at a time, as `make test` runs the independent tests; every process is watched.
+    run, seconds, found = run_guarded(ROOT / "tests" / "unit", tmp_path / "reports", "-n", "2")
+    assert set(found) == {"main", "gw0", "gw1"}, run.stdout[-3000:]
+    assert all(seen == {} for seen in found.values()), f"the unit tests imported: {found}"
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert seconds < MAX_SECONDS, f"tests/unit took {seconds:.0f} s"
 
@@ -69,10 +81,9 @@ def test_the_guard_fails_a_run_that_imports_a_forbidden_module(tmp_path):
         "    assert reference_impl.VALUE == 1\n",
         encoding="utf-8",
     )
-    run, _ = run_guarded(tests, tmp_path / "report.json", cwd=tmp_path)
-    found = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    run, _, found = run_guarded(tests, tmp_path / "reports", cwd=tmp_path)
     assert run.returncode == pytest.ExitCode.TESTS_FAILED, run.stdout + run.stderr
+    assert "2 passed" in run.stdout
     assert "reference_impl" in FORBIDDEN
-    assert set(found["first_seen"]) == {"reference_impl"}
-    assert found["first_seen"]["reference_impl"].endswith("test_leak.py::test_leaks")
-    assert "import guard: reference_impl imported (by " in run.stdout
+    assert found == {"main": {"reference_impl": "by test_leak.py::test_leaks"}}
+    assert "import guard: reference_impl imported (by test_leak.py::test_leaks)" in run.stdout
