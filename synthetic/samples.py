@@ -1,7 +1,7 @@
 """The bundled sample submissions in ``submitted/``: who they are and how they are made.
 
-``make samples`` (or ``python -m synthetic.samples``) writes them; ``tests/test_samples.py`` checks
-that the committed files are what this module makes from the current release and source.
+``make samples`` (or ``python -m synthetic.samples``) writes them; ``tests/course/test_samples.py``
+checks that the committed files are what this module makes from the current release and source.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ caches under other names, a ``(1, 1)`` bias gradient or a Python float where the
 scalar, NumPy floats for floats, int32 labels, int and boolean masks).
 
 Every style must get exactly the marks of the instructor's solution, through ``nbgrader
-autograde`` and through ``gradekit autograde --grades-only`` (``tests/test_style_bank.py``).
+autograde`` and through ``gradekit autograde --grades-only`` (``tests/course/test_style_bank.py``).
 The edits of one notebook's styles touch different text, so that :func:`batches` can hand several
 of them in as one submission.
 """

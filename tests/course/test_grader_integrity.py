@@ -3,7 +3,7 @@
 Source only (nothing is run, so these are fast): every forbidden variant of the bank is flagged
 in exactly its cells, and nothing the course ships or accepts as honest is flagged anywhere —
 the instructor's solutions, the bundled samples, every bug and every alternative solution of
-the bank. ``tests/test_banks.py`` grades the same variants end to end.
+the bank. ``tests/course/test_banks.py`` grades the same variants end to end.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The instructor's command line: help, exit codes, collecting an LMS download, a failed batch.
 
-Grading itself through the CLI is covered by ``test_gradekit_batch.py`` (SIGKILL and rerun) and
+Grading itself through the CLI is covered by ``test_batch.py`` (SIGKILL and rerun) and
 by ``make demo``; these tests check what the CLI adds around the steps.
 """
 

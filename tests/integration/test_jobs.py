@@ -1,7 +1,7 @@
 """gradekit.batch.jobs: a submission prepared, graded and stored in three steps (here in one
 process).
 
-The steps' result equals plain ``nbgrader autograde`` (``tests/test_gradekit_batch.py`` compares
+The steps' result equals plain ``nbgrader autograde`` (``tests/integration/test_batch.py`` compares
 whole batches); these tests cover what can go wrong between the steps. Grades-only jobs keep them
 quick: storing works the same for both kinds.
 """
