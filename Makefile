@@ -71,7 +71,7 @@ test-fast: venv  ## the test suite without the slow end-to-end tests and the ban
 # The engine's unit tests, with the guard that fails the run if it imported torch, scikit-learn or
 # the MLP course, or took a minute or more.
 test-unit: venv  ## the engine's unit tests only (tests/unit: tiny course, no torch; under a minute)
-	$(BIN)/python -m pytest tests/unit -p tests.import_guard
+	$(BIN)/python -m pytest -n 2 tests/unit -p tests.import_guard
 
 e2e: venv system-test  ## the JupyterLab tests only (student Validate, instructor formgrader) in headless Chromium
 	$(BIN)/python -m pytest -m e2e

@@ -7,9 +7,10 @@ The engine's unit tests (``tests/unit``) must never import torch, scikit-learn o
     python -m pytest tests/unit -p tests.import_guard
 
 After every test it notes which forbidden top-level modules the process holds; at the end it
-names each with the first test (or collection) after which it was there, and makes the run fail.
-With ``GRADEKIT_IMPORT_GUARD_REPORT`` set to a folder, every process of the run (the main one and
-each pytest-xdist worker) also writes what it found there, as ``<worker or main>.json``.
+names each with the first test (or collection) after which it was there, and makes the run fail
+(under pytest-xdist, each worker tells the main process what it found). With
+``GRADEKIT_IMPORT_GUARD_REPORT`` set to a folder, every process of the run (the main one and each
+worker) also writes what it found there, as ``<worker or main>.json``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import time
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,6 +51,7 @@ class _Guard:
 
 
 _KEY = pytest.StashKey[_Guard]()
+_OUTPUT = "import_guard"
 
 
 def loaded_forbidden() -> list[str]:
@@ -74,10 +77,23 @@ def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
         item.config.stash[_KEY].note(f"by {item.nodeid}")
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """(pytest-xdist, in the main process) What a worker found counts for the whole run."""
+    found = getattr(node, "workeroutput", {}).get(_OUTPUT)
+    if found:
+        worker = getattr(node, "workerinput", {}).get("workerid", "a worker")
+        for name, where in json.loads(found).items():
+            node.config.stash[_KEY].first_seen.setdefault(name, f"{where}, in {worker}")
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     guard = session.config.stash[_KEY]
     guard.note("at the end of the run")
     guard.seconds = time.monotonic() - guard.started
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # a pytest-xdist worker: its main process reports
+        workeroutput[_OUTPUT] = json.dumps(guard.first_seen)
     if guard.problems() and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     folder = os.environ.get(REPORT_ENV)
