@@ -24,7 +24,7 @@ import pytest
 
 from gradekit.batch.dask_run import BatchSummary, StudentRun, autograde_class
 from gradekit.nbgrader.course import Course
-from gradekit.nbgrader.preprocessors import read_results
+from gradekit.nbgrader.results import read_results
 from gradekit.sandbox import leftovers
 from gradekit.sandbox.processes import choose_isolation
 from tests.banks import NB1

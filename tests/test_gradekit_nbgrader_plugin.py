@@ -10,7 +10,7 @@ import pytest
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import CheckCellMetadata as NbgraderCheckCellMetadata
 
-from gradekit.nbgrader.preprocessors import CheckCellMetadata
+from gradekit.nbgrader.check_metadata import CheckCellMetadata
 from tests.courses import ROOT
 
 SOURCE = ROOT / "source" / "mlp_from_scratch" / "01_linear_models_and_activations.ipynb"

@@ -30,7 +30,7 @@ from PIL import Image
 
 from gradekit.core.scoring import CheckResult, ItemResult, NotebookResult
 from gradekit.nbgrader.course import Course
-from gradekit.nbgrader.preprocessors import write_results
+from gradekit.nbgrader.results import write_results
 from gradekit.term.report import (
     CSV_COLUMNS,
     ClassResults,

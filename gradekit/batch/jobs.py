@@ -51,15 +51,11 @@ from gradekit.checks.pytest_plugin import support_files
 from gradekit.core.notebook import as_nbformat, notebook_from_dict
 from gradekit.core.scoring import NotebookResult
 from gradekit.nbgrader.course import Course, GradeKit
-from gradekit.nbgrader.preprocessors import (
-    BUDGET,
-    GRADING,
-    HideHiddenTests,
-    SandboxedExecute,
-    TrustedGrades,
-    content_key,
-    sanitize_notebook,
-)
+from gradekit.nbgrader.hide_hidden_tests import HideHiddenTests
+from gradekit.nbgrader.resources import BUDGET, GRADING
+from gradekit.nbgrader.sandboxed_execute import SandboxedExecute
+from gradekit.nbgrader.sanitize import content_key, sanitize_notebook
+from gradekit.nbgrader.trusted_grades import TrustedGrades
 from gradekit.sandbox.budget import Budget, hard_stop
 from gradekit.sandbox.leftovers import folder_prefix, sweep_once
 from gradekit.sandbox.processes import Limits
@@ -86,7 +82,7 @@ class Job:
         student: The student id.
         assignment: The assignment name.
         notebooks: Sanitized notebooks (name without ``.ipynb`` -> notebook JSON).
-        submitted_keys: :func:`gradekit.nbgrader.preprocessors.content_key` of each notebook as it
+        submitted_keys: :func:`gradekit.nbgrader.sanitize.content_key` of each notebook as it
         was
             submitted (before sanitizing): storing checks that it has not changed since.
         files: The other files of the submission's folder as nbgrader prepares it (the
@@ -125,7 +121,7 @@ class Outcome:
         student: The student id.
         assignment: The assignment name.
         notebooks: Executed notebooks with the trusted grades written in (name -> JSON).
-        keys: :func:`gradekit.nbgrader.preprocessors.content_key` of each sanitized notebook graded.
+        keys: :func:`gradekit.nbgrader.sanitize.content_key` of each sanitized notebook graded.
         seconds: Wall time on the worker.
         worker: Host and process that did the work.
     """

@@ -1,7 +1,7 @@
 """Class-scale reports of autograding: which checks, grade cells and mistakes a class got wrong.
 
 nbgrader exports totals only. The kit stores every check's result in each autograded notebook
-(metadata ``gradekit``, read by :func:`gradekit.nbgrader.preprocessors.read_results`); this module
+(metadata ``gradekit``, read by :func:`gradekit.nbgrader.results.read_results`); this module
 reads them for a whole class and writes
 
 - :func:`write_check_csv`: one row per (student, check), for a spreadsheet or a data frame;
@@ -50,7 +50,7 @@ from matplotlib.ticker import MaxNLocator
 from gradekit.core.scoring import POINT_DECIMALS, ItemResult, NotebookResult
 from gradekit.nbgrader.course import Course
 from gradekit.nbgrader.gradebook import scores
-from gradekit.nbgrader.preprocessors import read_results
+from gradekit.nbgrader.results import read_results
 
 #: Check kinds that say the student's code misbehaved (not merely computed a wrong result).
 INCIDENT_KINDS = ("timeout", "crash", "forbidden", "load")
