@@ -141,10 +141,9 @@ def plan_cells(
     for index, statement in enumerate(statements):
         by_cell.setdefault(statement.cell, []).append(index)
     for cell, parsed in trees.items():
-        _write(plans[cell], parsed, by_cell.get(cell, []), statements, kept)
-        plans[cell].needed = {
-            statements[index].node.lineno for index in by_cell[cell] if index in expanded
-        }
+        mine = by_cell.get(cell, [])  # none for an empty or comment-only cell
+        _write(plans[cell], parsed, mine, statements, kept)
+        plans[cell].needed = {statements[index].node.lineno for index in mine if index in expanded}
     return plans
 
 
