@@ -17,7 +17,8 @@ from nbgrader.apps import ExportApp
 from nbgrader.utils import capture_log
 
 from gradekit.batch.changes import compare, record, snapshot
-from gradekit.batch.dask_run import STATE_FOLDER, BatchSummary
+from gradekit.batch.dask_run import BatchSummary
+from gradekit.batch.state import STATE_FOLDER
 from gradekit.checks.grading import count_checks
 from gradekit.core.notebook import read_notebook
 from gradekit.nbgrader.course import Course, update_hidden_check_counts

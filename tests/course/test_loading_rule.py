@@ -89,6 +89,11 @@ CASES: dict[str, tuple[list[str], list[str], dict[str, Any]]] = {
         ["f"],
         {"f": 1},
     ),
+    "empty-and-comment-only-cells": (
+        ["def f():\n    return 1", "", "# a note, no code\n"],
+        ["f"],
+        {"f": 1},
+    ),
 }
 
 

@@ -19,7 +19,7 @@ from gradekit.checks.grading import grade_notebook
 from gradekit.checks.pytest_plugin import support_files
 from gradekit.core.notebook import as_nbformat, notebook_from_dict
 from gradekit.nbgrader.course import Course
-from gradekit.nbgrader.preprocessors import read_results
+from gradekit.nbgrader.results import read_results
 from gradekit.sandbox.isolation import choose_isolation
 from synthetic.attacks import ATTACKS, BAD_INPUTS, Hostile, grade_cell_index
 from synthetic.banks import NB1, NB2, student_notebook

@@ -30,7 +30,7 @@ from nbgrader.api import Gradebook
 from gradekit.batch.dask_run import BatchSummary, autograde_class
 from gradekit.cli import main as cli
 from gradekit.nbgrader.course import Course
-from gradekit.nbgrader.preprocessors import read_results
+from gradekit.nbgrader.results import read_results
 from gradekit.term.report.results import collect_results
 from synthetic.courses import ASSIGNMENT, copy_course, free_port, grades, quiet_gradebook
 from synthetic.samples import SAMPLES

@@ -268,7 +268,8 @@ def _execute(tmp_path, sources, budget: Budget, during=None):
     import nbformat
     from traitlets.config import Config
 
-    from gradekit.nbgrader.preprocessors import BUDGET, SandboxedExecute
+    from gradekit.nbgrader.resources import BUDGET
+    from gradekit.nbgrader.sandboxed_execute import SandboxedExecute
 
     config = Config()
     config.Execute.timeout = 60
@@ -317,7 +318,7 @@ def test_crafted_error_names_count_toward_the_output_limit(tmp_path):
     import nbformat
     from traitlets.config import Config
 
-    from gradekit.nbgrader.preprocessors import SandboxedExecute
+    from gradekit.nbgrader.sandboxed_execute import SandboxedExecute
 
     config = Config()
     config.GradeKit.max_output_mb = 1

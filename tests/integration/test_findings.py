@@ -24,7 +24,7 @@ import pytest
 
 from gradekit.batch.dask_run import BatchSummary, StudentRun, autograde_class
 from gradekit.nbgrader.course import Course
-from gradekit.nbgrader.preprocessors import read_results
+from gradekit.nbgrader.results import read_results
 from gradekit.sandbox import leftovers
 from gradekit.sandbox.isolation import choose_isolation
 from synthetic.banks import NB1

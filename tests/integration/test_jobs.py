@@ -1,5 +1,5 @@
-"""gradekit.batch.jobs: a submission prepared, graded and stored in three steps (here in one
-process).
+"""gradekit.batch.job, .run and .store: a submission prepared, graded and stored in three steps
+(here in one process).
 
 The steps' result equals plain ``nbgrader autograde`` (``tests/integration/test_batch.py`` compares
 whole batches); these tests cover what can go wrong between the steps. Grades-only jobs keep them
@@ -15,7 +15,9 @@ import nbformat
 import pytest
 
 from gradekit.batch.dask_run import _gradebook_state
-from gradekit.batch.jobs import Job, JobError, Outcome, prepare_job, run_job, store_outcome
+from gradekit.batch.job import Job, JobError, Outcome, prepare_job
+from gradekit.batch.run import run_job
+from gradekit.batch.store import store_outcome
 from gradekit.nbgrader.course import Course
 from synthetic.courses import ASSIGNMENT, copy_course, grades, quiet_gradebook
 

@@ -155,7 +155,7 @@ def test_a_process_left_running_by_a_kernel_is_gone_before_the_next_kernel(tmp_p
 def test_endless_printing_is_cut_at_the_output_limit(tmp_path):
     from traitlets.config import Config
 
-    from gradekit.nbgrader.preprocessors import SandboxedExecute
+    from gradekit.nbgrader.sandboxed_execute import SandboxedExecute
 
     config = Config()
     config.GradeKit.max_output_mb = 1

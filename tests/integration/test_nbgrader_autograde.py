@@ -13,7 +13,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from gradekit.nbgrader.course import Course
-from gradekit.nbgrader.preprocessors import read_results
+from gradekit.nbgrader.results import read_results
 from synthetic.courses import ASSIGNMENT, grades
 
 #: Grade cells where bob's three bugs (one per notebook) cost points.

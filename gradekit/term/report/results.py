@@ -1,7 +1,7 @@
 """A class's autograded results, read from the autograded notebooks.
 
 nbgrader exports totals only. The kit stores every check's result in each autograded notebook
-(metadata ``gradekit``, read by :func:`gradekit.nbgrader.preprocessors.read_results`);
+(metadata ``gradekit``, read by :func:`gradekit.nbgrader.results.read_results`);
 :func:`collect_results` reads them for a whole class.
 """
 
@@ -14,7 +14,7 @@ import nbformat
 from gradekit.core.scoring import POINT_DECIMALS, ItemResult, NotebookResult
 from gradekit.nbgrader.course import Course
 from gradekit.nbgrader.gradebook import scores
-from gradekit.nbgrader.preprocessors import read_results
+from gradekit.nbgrader.results import read_results
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import pytest
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import CheckCellMetadata as NbgraderCheckCellMetadata
 
-from gradekit.nbgrader.preprocessors import CheckCellMetadata
+from gradekit.nbgrader.check_metadata import CheckCellMetadata
 from tests.unit.fixtures import ASSIGNMENT, NOTEBOOK, TINY_COURSE
 
 SOURCE = TINY_COURSE / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"

@@ -31,7 +31,7 @@ from PIL import Image
 
 from gradekit.core.scoring import CheckResult, ItemResult, NotebookResult
 from gradekit.nbgrader.course import Course
-from gradekit.nbgrader.preprocessors import write_results
+from gradekit.nbgrader.results import write_results
 from gradekit.term.report.analysis import analyse_results
 from gradekit.term.report.checks_csv import CSV_COLUMNS, check_rows, write_check_csv
 from gradekit.term.report.html import write_report
