@@ -38,7 +38,7 @@ from gradekit.term.report.html import write_report
 from gradekit.term.report.results import ClassResults, StudentResults, collect_results
 from gradekit.term.report.stats import discrimination_index, point_biserial
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 
 # A warning (e.g. numpy's "invalid value" on a constant column) fails the test.
 pytestmark = pytest.mark.filterwarnings("error")
