@@ -4,7 +4,7 @@
 to its notebooks (students have no ``gradekit``), which ``mlp_helpers.import_definitions`` uses.
 The copy must be the same file, and both paths must load the same values on a table of the
 module-level code correct students write. (The rule's cost in time:
-``tests/unit/core/test_loading_rule.py``.)
+``tests/integration/test_scan_costs.py``.)
 """
 
 from __future__ import annotations
