@@ -5,8 +5,8 @@ definitions into it and lets graders call the student's code::
 
     student = Student(submission, substitute=["relu"])  # reference relu inside these calls
     student.call("relu", x)                            # -> numpy array (plain data)
-    net = student.new("NeuralNetwork", [2, 3, 1])      # -> RemoteObject (stays in the worker)
-    net.call("forward", X); net.get("weights"); net.set("weights", [...])
+    model = student.new("Model", [2, 3, 1])            # -> RemoteObject (stays in the worker)
+    model.call("forward", X); model.get("weights"); model.set("weights", [...])
 
 Everything returned is plain data decoded on this side; the comparisons are the graders' job.
 Failures of the student's code arrive as exceptions that say what happened in words a student
@@ -24,11 +24,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gradekit.core.disclosure import Disclosure, cap
+from gradekit.core.libraries import NO_LIBRARIES, Libraries
 from gradekit.core.loading_rule import python_source
 from gradekit.core.notebook import Notebook, SourceCell, code_cells, definition_cells
 from gradekit.core.plans import ReferencePackage
 from gradekit.sandbox import wire
 from gradekit.sandbox.budget import UNLIMITED, Budget
+from gradekit.sandbox.declared import ArrayTypes
 from gradekit.sandbox.processes import Channel, Limits, SandboxLost, WorkerGone, WorkerTimeout
 
 #: Errors of loading, and warnings of one call, kept at most.
@@ -179,6 +181,8 @@ class Submission:
             ``def`` and ``class``).
         budget: The submission's wall-clock budget: no wait on the student's process lasts
             past its end, and after it every request fails at once, saying why.
+        libraries: What the course declares of the libraries beyond NumPy its code uses (seed
+            functions, array types, the type names and messages its feedback may show).
     """
 
     def __init__(
@@ -193,8 +197,11 @@ class Submission:
         without: Iterable[str] = (),
         needed: Iterable[str] | None = None,
         budget: Budget = UNLIMITED,
+        libraries: Libraries = NO_LIBRARIES,
     ):
         self.notebook = notebook
+        self.libraries = libraries
+        self.arrays = ArrayTypes(libraries.array_types)
         self.budget = budget
         self.without = tuple(without)
         self.needed = None if needed is None else tuple(needed)
@@ -203,7 +210,7 @@ class Submission:
         # text, fixed before any hidden input exists; line numbers are those of what is sent.
         written = [(key, python_source(source) or "") for key, source in code_cells(notebook)]
         sent = [(cell.key, cell.source) for cell in self.cells]
-        self.disclosure = Disclosure.of([*written, *sent])
+        self.disclosure = Disclosure.of([*written, *sent], libraries=libraries)
         self.limits = limits
         self._start_channel = start_channel
         self._support_files = support_files or {}
@@ -266,7 +273,8 @@ class Submission:
         self._channel = channel
         loading = False
         try:
-            self._raw({"op": "hello"}, self.limits.load_timeout, "starting Python")
+            hello = {"op": "hello", "libraries": self.libraries.as_data()}
+            self._raw(hello, self.limits.load_timeout, "starting Python")
             if self._reference is not None:
                 self._raw(
                     {
@@ -480,7 +488,7 @@ class Submission:
                 if self.sandbox_losses > MAX_SANDBOX_LOSSES:
                     raise
                 continue  # the same request in a fresh sandbox, free of charge
-            return wire.decode(value)
+            return wire.decode(value, arrays=self.arrays)
 
     def invoke(
         self,
@@ -501,7 +509,9 @@ class Submission:
             args: Positional arguments (plain data or :class:`RemoteObject`).
             kwargs: Keyword arguments.
             ref: The object whose method to call.
-            seed: Seed NumPy, ``random`` and torch in the worker right before the call.
+            seed: Seed ``random``, NumPy and the course's seed functions
+                (:attr:`gradekit.core.libraries.Libraries.seed_functions`) in the worker right
+                before the call.
             return_args: Also return the arguments as they are after the call (mutation checks).
             substitute: Names replaced by their reference versions during the call.
             timeout: Seconds allowed (default: ``Limits.call_timeout``).
@@ -521,9 +531,10 @@ class Submission:
         message = {
             "op": "call",
             "target": target,
-            "args": wire.encode([_plain(arg, self) for arg in args]),
+            "args": wire.encode([_plain(arg, self) for arg in args], arrays=self.arrays),
             "kwargs": wire.encode(
-                {key: _plain(value, self) for key, value in (kwargs or {}).items()}
+                {key: _plain(value, self) for key, value in (kwargs or {}).items()},
+                arrays=self.arrays,
             ),
             "seed": seed,
             "return_args": return_args,
@@ -659,7 +670,7 @@ class RemoteObject:
             "op": "set",
             "ref": self.handle_in(submission),
             "attr": attribute,
-            "value": wire.encode(_plain(value, submission)),
+            "value": wire.encode(_plain(value, submission), arrays=submission.arrays),
         }
         submission.request(message, f"setting {self.type_name}.{attribute}")
 
