@@ -168,6 +168,8 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=20, help="submissions of runs 1 to 3")
     parser.add_argument("--out", type=Path, default=HERE / "results.md")
     args = parser.parse_args()
+    if args.submissions <= args.sample:
+        parser.error("--submissions must exceed --sample: the start-up is fitted from the two")
     os.environ.update(THREADS)
     began = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="gradekit-bench-"))

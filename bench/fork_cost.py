@@ -13,19 +13,22 @@ import statistics
 import sys
 import time
 
-from gradekit.sandbox.processes import Limits, choose_isolation, start_worker
+from gradekit.sandbox.isolation import choose_isolation
+from gradekit.sandbox.limits import Limits
+from gradekit.sandbox.workers import WorkerPool
 
 
 def cost(isolation: str, count: int) -> list[float]:
     limits = Limits(isolation=isolation, preload=("numpy",), memory_mb=2048)
-    start_worker(limits).close()  # the fork server starts (not counted)
     times = []
-    for _ in range(count):
-        started = time.perf_counter()
-        channel = start_worker(limits)
-        channel.request({"op": "hello"}, 30)
-        channel.close()
-        times.append((time.perf_counter() - started) * 1000)
+    with WorkerPool() as workers:
+        workers.start(limits).close()  # the fork server starts (not counted)
+        for _ in range(count):
+            started = time.perf_counter()
+            channel = workers.start(limits)
+            channel.request({"op": "hello"}, 30)
+            channel.close()
+            times.append((time.perf_counter() - started) * 1000)
     return times
 
 

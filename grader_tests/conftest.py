@@ -16,7 +16,8 @@ import pytest
 
 from gradekit.core.libraries import ArrayType, Libraries
 from gradekit.core.plans import Assignment, CellRule
-from gradekit.sandbox.remote import Student, Submission
+from gradekit.sandbox.student import Student
+from gradekit.sandbox.submission import Submission
 from grader_tests.integrity import TORCH_ITEMS
 
 REFERENCE_PACKAGE = Path(__file__).resolve().parent.parent / "reference_impl"

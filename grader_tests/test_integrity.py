@@ -12,7 +12,7 @@ import pytest
 
 from gradekit.core.notebook import Notebook
 from gradekit.core.shortcuts import Definitions, describe, read_definitions
-from gradekit.sandbox.remote import Forbidden
+from gradekit.sandbox.problems import Forbidden
 from grader_tests.conftest import GRADED_NAMES, USES_REFERENCE
 from grader_tests.integrity import SOURCE_ITEMS, rules_for
 

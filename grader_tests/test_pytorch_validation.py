@@ -25,7 +25,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 import reference_impl as ref
-from gradekit.sandbox.remote import StudentCodeError
+from gradekit.sandbox.problems import StudentCodeError
 from grader_tests import oracles
 from grader_tests.compare import check_close, check_true, fail
 from grader_tests.networks import (

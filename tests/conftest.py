@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from gradekit.nbgrader.course import Course
+from gradekit.sandbox.workers import WorkerPool
 from tests.courses import autograde_with_nbgrader, copy_course
 from tests.samples import SAMPLES
+
+
+@pytest.fixture(scope="session")
+def workers() -> Iterator[WorkerPool]:
+    """The fork servers of the tests' sandboxed workers (stopped after the last test)."""
+    with WorkerPool() as pool:
+        yield pool
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ from gradekit.checks.pytest_plugin import support_files
 from gradekit.core.notebook import as_nbformat, notebook_from_dict
 from gradekit.nbgrader.course import Course
 from gradekit.nbgrader.preprocessors import read_results
-from gradekit.sandbox.processes import choose_isolation
+from gradekit.sandbox.isolation import choose_isolation
 from tests.attacks import ATTACKS, BAD_INPUTS, Hostile, grade_cell_index
 from tests.banks import NB1, NB2, student_notebook
 from tests.courses import ASSIGNMENT, autograde_with_nbgrader, copy_course, grades, quiet_gradebook

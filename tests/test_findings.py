@@ -26,7 +26,7 @@ from gradekit.batch.dask_run import BatchSummary, StudentRun, autograde_class
 from gradekit.nbgrader.course import Course
 from gradekit.nbgrader.preprocessors import read_results
 from gradekit.sandbox import leftovers
-from gradekit.sandbox.processes import choose_isolation
+from gradekit.sandbox.isolation import choose_isolation
 from tests.banks import NB1
 from tests.courses import ASSIGNMENT, copy_course, grades, quiet_gradebook
 from tests.findings import BUDGET, FINDINGS, STALL_CELLS, VICTIMS, by_id

@@ -19,10 +19,13 @@ from gradekit.checks.grading import grade_notebook
 from gradekit.core.notebook import as_nbformat, notebook_from_dict
 from gradekit.sandbox import budget as budget_module
 from gradekit.sandbox import leftovers
-from gradekit.sandbox import processes as sandbox
 from gradekit.sandbox.budget import Budget
-from gradekit.sandbox.processes import Limits, start_worker
-from gradekit.sandbox.remote import Student, StudentTimeout, Submission
+from gradekit.sandbox.channels import WorkerGone
+from gradekit.sandbox.limits import Limits
+from gradekit.sandbox.problems import StudentTimeout
+from gradekit.sandbox.student import Student
+from gradekit.sandbox.submission import Submission
+from gradekit.sandbox.workers import WorkerPool
 
 LIMITS = Limits(call_timeout=30, load_timeout=60, max_restarts=2, memory_mb=2048)
 
@@ -44,13 +47,13 @@ CODE = textwrap.dedent(
 )
 
 
-def loaded(budget: Budget) -> Submission:
+def loaded(budget: Budget, workers: WorkerPool) -> Submission:
     notebook = notebook_from_dict(
         {"cells": [{"cell_type": "code", "source": CODE, "metadata": {}}]}, name="nb"
     )
     submission = Submission(
         notebook=notebook,
-        start_channel=lambda: start_worker(LIMITS),
+        start_channel=lambda: workers.start(LIMITS),
         limits=LIMITS,
         budget=budget,
     )
@@ -66,8 +69,8 @@ def test_a_budget_clamps_every_wait_and_says_why():
     assert not Budget.start(0).binds(1e9)  # 0: no budget
 
 
-def test_an_endless_call_ends_with_the_budget_not_the_call_timeout():
-    with loaded(Budget.start(600)) as submission:
+def test_an_endless_call_ends_with_the_budget_not_the_call_timeout(workers):
+    with loaded(Budget.start(600), workers) as submission:
         student = Student(submission)
         assert student.call("quick", 1) == 2
         submission.budget = Budget.start(4)  # from here (starting the fork server takes long)
@@ -91,7 +94,7 @@ class StuckChannel:
 
     def request(self, message, timeout):
         self.closed.wait()
-        raise sandbox.WorkerGone("closed")
+        raise WorkerGone("closed")
 
     def close(self) -> None:
         self.closed.set()
@@ -161,9 +164,11 @@ GRADING_PROCESS = textwrap.dedent(
     """
     import sys, time
     from gradekit.nbgrader.kernel_sandbox import KernelServer
-    from gradekit.sandbox.processes import Limits, start_worker
+    from gradekit.sandbox.limits import Limits
+    from gradekit.sandbox.workers import WorkerPool
     limits = Limits(memory_mb=2048, preload=("numpy",))
-    channel = start_worker(limits)
+    workers = WorkerPool()
+    channel = workers.start(limits)
     channel.request({"op": "hello"}, 60)
     server = KernelServer(limits)
     print("ready", flush=True)
@@ -196,11 +201,12 @@ def test_a_sigkilled_grading_process_leaves_nothing_after_the_next_start(tmp_pat
 # -- lost sandboxes -----------------------------------------------------------------------------
 
 
-def test_a_lost_fork_server_costs_the_student_nothing():
-    with loaded(Budget.start(120)) as submission:
+def test_a_lost_fork_server_costs_the_student_nothing(workers):
+    with loaded(Budget.start(120), workers) as submission:
         student = Student(submission)
         assert student.call("quick", 1) == 2
-        zygote = next(z for key, z in sandbox._zygotes.items() if key[0] == LIMITS)
+        zygote = workers.fork_server(LIMITS)
+        assert zygote is not None
         killer = threading.Timer(1.0, os.killpg, (zygote.process.pid, signal.SIGKILL))
         killer.start()
         assert student.call("slowly", 1, 3) == 2  # graded again in a fresh sandbox

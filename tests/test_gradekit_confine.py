@@ -9,7 +9,9 @@ import time
 
 import pytest
 
-from gradekit.sandbox.processes import Limits, Zygote, choose_isolation
+from gradekit.sandbox.fork_server import Zygote
+from gradekit.sandbox.isolation import choose_isolation
+from gradekit.sandbox.limits import Limits
 
 pytestmark = pytest.mark.skipif(
     choose_isolation().name != "bubblewrap", reason="namespaces need bubblewrap"
@@ -86,7 +88,7 @@ LOOK = textwrap.dedent(
 
 @pytest.fixture(scope="module")
 def zygote():
-    server = Zygote(LIMITS, LIMITS.preload)
+    server = Zygote(LIMITS, LIMITS.preload, isolation=choose_isolation("bubblewrap"))
     yield server
     server.close()
 

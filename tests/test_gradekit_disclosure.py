@@ -12,8 +12,10 @@ from gradekit.core.disclosure import MAX_TEXT, WITHHELD, Disclosure, cap
 from gradekit.core.libraries import Libraries
 from gradekit.core.notebook import notebook_from_dict
 from gradekit.core.plans import ReferencePackage
-from gradekit.sandbox.processes import Limits, start_worker
-from gradekit.sandbox.remote import Student, StudentCodeError, Submission
+from gradekit.sandbox.limits import Limits
+from gradekit.sandbox.problems import StudentCodeError
+from gradekit.sandbox.student import Student
+from gradekit.sandbox.submission import Submission
 
 SOURCE = textwrap.dedent(
     """
@@ -224,7 +226,7 @@ MARKERS = ("0.123456", "9.876543", "secret", "LOAD_", "RETURN")
 
 
 @pytest.fixture(scope="module")
-def leaky():
+def leaky(workers):
     limits = Limits(call_timeout=20, load_timeout=60, memory_mb=2048)
     package = ReferencePackage("refpkg", {"__init__": "def secret(x):\n    return x * 31337 + 7\n"})
     notebook = notebook_from_dict(
@@ -232,7 +234,7 @@ def leaky():
     )
     with Submission(
         notebook=notebook,
-        start_channel=lambda: start_worker(limits),
+        start_channel=lambda: workers.start(limits),
         limits=limits,
         reference=package,
     ) as loaded:

@@ -10,7 +10,8 @@ import pytest
 
 from gradekit.checks.grading import GradingError, SuiteSession, grade_notebook
 from gradekit.core.notebook import notebook_from_dict
-from gradekit.sandbox.processes import InProcessChannel, Limits
+from gradekit.sandbox.channels import InProcessChannel
+from gradekit.sandbox.limits import Limits
 from gradekit.sandbox.worker import Worker
 
 #: A small suite: one grade cell, two checks; every collection leaves a line in a log file.
@@ -27,7 +28,7 @@ def pytest_collection_finish(session):
 """
 CHECKS = """
 import pytest
-from gradekit.sandbox.remote import Student
+from gradekit.sandbox.student import Student
 
 pytestmark = pytest.mark.grade_cell("double")
 

@@ -15,9 +15,11 @@ import pytest
 from nbclient import NotebookClient
 
 from gradekit.nbgrader.kernel_sandbox import SandboxedKernelManager
-from gradekit.sandbox.processes import choose_isolation
+from gradekit.sandbox.isolation import choose_isolation
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Whether the kernels run in namespaces here (probed once).
+BUBBLEWRAP = choose_isolation().name == "bubblewrap"
 
 PROBE = textwrap.dedent(
     """
@@ -92,9 +94,7 @@ def test_kernel_starts_in_a_throw_away_folder(seen):
     assert set(seen["files"]) - {".ipython"} == {"helper_module.py", "student.ipynb"}
 
 
-@pytest.mark.skipif(
-    choose_isolation().name != "bubblewrap", reason="bubblewrap is not available here"
-)
+@pytest.mark.skipif(not BUBBLEWRAP, reason="bubblewrap is not available here")
 @pytest.mark.parametrize(
     "path", ["gradebook", "graders", "reference", "source", "submission_folder"]
 )
@@ -102,16 +102,12 @@ def test_kernel_cannot_see_the_course(seen, path):
     assert not seen[path], f"the kernel can see the course's {path}"
 
 
-@pytest.mark.skipif(
-    choose_isolation().name != "bubblewrap", reason="bubblewrap is not available here"
-)
+@pytest.mark.skipif(not BUBBLEWRAP, reason="bubblewrap is not available here")
 def test_kernel_cannot_import_the_kit(seen):
     assert not seen["kit_importable"], "the kernel can import gradekit"
 
 
-@pytest.mark.skipif(
-    choose_isolation().name != "bubblewrap", reason="bubblewrap is not available here"
-)
+@pytest.mark.skipif(not BUBBLEWRAP, reason="bubblewrap is not available here")
 def test_kernel_runs_unprivileged_without_network(seen):
     assert seen["uid"] == 65534
     assert not seen["network"]
@@ -145,9 +141,7 @@ def test_each_kernel_gets_a_fresh_interpreter_and_home(tmp_path):
     assert "'locked'" not in " ".join(second[4:]), "the second kernel's home is not fresh"
 
 
-@pytest.mark.skipif(
-    choose_isolation().name != "bubblewrap", reason="bubblewrap is not available here"
-)
+@pytest.mark.skipif(not BUBBLEWRAP, reason="bubblewrap is not available here")
 def test_a_process_left_running_by_a_kernel_is_gone_before_the_next_kernel(tmp_path):
     start = (
         "import subprocess\nprint(subprocess.Popen(['sleep', '600'], start_new_session=True).pid)"
@@ -206,9 +200,7 @@ def test_kernel_sends_at_most_a_mib_beyond_the_output_limit(tmp_path, source):
     assert 1024 * 1024 < sent <= 2 * 1024 * 1024, f"the kernel sent {sent} characters"
 
 
-@pytest.mark.skipif(
-    choose_isolation().name != "bubblewrap", reason="bubblewrap is not available here"
-)
+@pytest.mark.skipif(not BUBBLEWRAP, reason="bubblewrap is not available here")
 def test_what_a_kernel_leaves_in_the_socket_folder_is_gone_before_the_next_kernel(tmp_path):
     """The host folder shared for sockets outlives every kernel. Under bubblewrap a kernel sees
     only its own subfolder, and that one becomes read-only once its sockets exist (before any
@@ -243,6 +235,6 @@ def test_what_a_kernel_leaves_in_the_socket_folder_is_gone_before_the_next_kerne
     assert os.path.basename(own) not in left, f"the next kernel found {left}"
     assert not os.path.exists(own), "the first kernel's socket folder is still on the host"
     assert stat.S_IMODE(host.stat().st_mode) == 0o755, "the host folder's mode changed"
-    if choose_isolation().name == "bubblewrap":
+    if BUBBLEWRAP:
         assert len(left) == 1, f"the next kernel sees other kernels' folders: {left}"
         assert wrote == "0", "a kernel wrote into the host's socket folder"

@@ -1,4 +1,4 @@
-"""gradekit.sandbox.remote + sandbox + worker: calling untrusted code in another process."""
+"""gradekit.sandbox.submission, student, workers: calling untrusted code in another process."""
 
 from __future__ import annotations
 
@@ -9,16 +9,18 @@ import pytest
 
 from gradekit.core.notebook import notebook_from_dict
 from gradekit.core.plans import ReferencePackage
-from gradekit.sandbox.processes import Limits, choose_isolation, pids_cgroup, start_worker
-from gradekit.sandbox.remote import (
+from gradekit.sandbox.isolation import choose_isolation
+from gradekit.sandbox.limits import Limits
+from gradekit.sandbox.problems import (
     NotDefined,
     NotLoaded,
-    Student,
     StudentCodeError,
     StudentCrash,
     StudentTimeout,
-    Submission,
 )
+from gradekit.sandbox.resources import pids_cgroup
+from gradekit.sandbox.student import Student
+from gradekit.sandbox.submission import Submission
 
 LIMITS = Limits(call_timeout=3, load_timeout=30, max_restarts=3, memory_mb=1024)
 
@@ -96,12 +98,12 @@ def make_notebook(*sources: str):
 
 
 @pytest.fixture(scope="module")
-def submission(tmp_path_factory):
+def submission(tmp_path_factory, workers):
     package = ReferencePackage("refpkg", {"__init__": "def helper(x):\n    return x + 100\n"})
     notebook = make_notebook(STUDENT_CODE, "def broken(:\n    pass")
     with Submission(
         notebook=notebook,
-        start_channel=lambda: start_worker(LIMITS),
+        start_channel=lambda: workers.start(LIMITS),
         limits=LIMITS,
         reference=package,
     ) as loaded:
@@ -192,11 +194,11 @@ def test_a_timed_out_function_is_not_run_again(student):
         student.call("forever")
 
 
-def test_restarts_are_limited():
+def test_restarts_are_limited(workers):
     limits = Limits(call_timeout=1, load_timeout=30, max_restarts=1)
     notebook = make_notebook("import os\ndef crash():\n    os._exit(1)\ndef ok():\n    return 1")
     with Submission(
-        notebook=notebook, start_channel=lambda: start_worker(limits), limits=limits
+        notebook=notebook, start_channel=lambda: workers.start(limits), limits=limits
     ) as sub:
         student = Student(sub)
         for _ in range(2):
@@ -223,14 +225,14 @@ def test_sandbox_hides_the_course_files(student):
         student.call("read_file", __file__)
 
 
-def test_a_slow_statement_costs_only_what_it_defines():
+def test_a_slow_statement_costs_only_what_it_defines(workers):
     limits = Limits(call_timeout=3, load_timeout=30, statement_timeout=1, max_restarts=1)
     notebook = make_notebook(
         "import time\nslow = time.sleep(60)\ndef after():\n    return 1",
     )
     with Submission(
         notebook=notebook,
-        start_channel=lambda: start_worker(limits),
+        start_channel=lambda: workers.start(limits),
         limits=limits,
         needed=("after", "slow"),
     ) as sub:
@@ -245,12 +247,12 @@ def test_a_slow_statement_costs_only_what_it_defines():
         )
 
 
-def test_a_load_that_times_out_is_not_tried_again():
+def test_a_load_that_times_out_is_not_tried_again(workers):
     limits = Limits(call_timeout=3, load_timeout=3, statement_timeout=0, max_restarts=3, preload=())
     notebook = make_notebook("import time\nslow = time.sleep(60)\ndef after():\n    return 1")
     with Submission(
         notebook=notebook,
-        start_channel=lambda: start_worker(limits),
+        start_channel=lambda: workers.start(limits),
         limits=limits,
         needed=("after", "slow"),
     ) as sub:
@@ -271,10 +273,10 @@ LOAD_PROBLEMS = (
 
 
 @pytest.fixture(scope="module")
-def troubled():
+def troubled(workers):
     with Submission(
         notebook=make_notebook(*LOAD_PROBLEMS),
-        start_channel=lambda: start_worker(LIMITS),
+        start_channel=lambda: workers.start(LIMITS),
         limits=LIMITS,
         needed=("scaled", "lookup", "dynamic", "by_hand", "renamed"),
     ) as loaded:

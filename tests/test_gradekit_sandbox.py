@@ -1,4 +1,4 @@
-"""gradekit.sandbox.processes: packages absent from a student's process, and killing between
+"""gradekit.sandbox.workers: packages absent from a student's process, and killing between
 students."""
 
 from __future__ import annotations
@@ -10,8 +10,12 @@ import pytest
 
 from gradekit.core.notebook import notebook_from_dict
 from gradekit.core.plans import ReferencePackage
-from gradekit.sandbox.processes import Limits, choose_isolation, reset_workers, start_worker
-from gradekit.sandbox.remote import Forbidden, Student, StudentCodeError, StudentCrash, Submission
+from gradekit.sandbox.isolation import choose_isolation
+from gradekit.sandbox.limits import Limits
+from gradekit.sandbox.problems import Forbidden, StudentCodeError, StudentCrash
+from gradekit.sandbox.student import Student
+from gradekit.sandbox.submission import Submission
+from gradekit.sandbox.workers import WorkerPool
 
 LIMITS = Limits(call_timeout=20, load_timeout=60, max_restarts=0, memory_mb=2048)
 WITHOUT = ("torch", "sklearn")
@@ -45,13 +49,15 @@ STUDENT_CODE = textwrap.dedent(
 )
 
 
-def submission(without: tuple[str, ...], package: ReferencePackage | None = None) -> Submission:
+def submission(
+    workers: WorkerPool, without: tuple[str, ...], package: ReferencePackage | None = None
+) -> Submission:
     notebook = notebook_from_dict(
         {"cells": [{"cell_type": "code", "source": STUDENT_CODE, "metadata": {}}]}, name="nb"
     )
     loaded = Submission(
         notebook=notebook,
-        start_channel=lambda: start_worker(LIMITS, without),
+        start_channel=lambda: workers.start(LIMITS, without),
         limits=LIMITS,
         reference=package,
         without=without,
@@ -61,9 +67,9 @@ def submission(without: tuple[str, ...], package: ReferencePackage | None = None
 
 
 @pytest.fixture(scope="module")
-def from_scratch():
+def from_scratch(workers):
     package = ReferencePackage("refpkg", {"__init__": "def helper(x):\n    return x + 100\n"})
-    with submission(WITHOUT, package) as loaded:
+    with submission(workers, WITHOUT, package) as loaded:
         yield loaded
 
 
@@ -91,15 +97,15 @@ def test_only_the_shipped_reference_names_exist(from_scratch):
         Student(from_scratch).call("with_reference", 1)
 
 
-def test_a_pytorch_item_may_use_torch():
-    with submission(()) as loaded:
+def test_a_pytorch_item_may_use_torch(workers):
+    with submission(workers, ()) as loaded:
         got = Student(loaded).call("with_torch", np.array([-1.0, 3.0]))
     np.testing.assert_array_equal(got, [0.0, 3.0])
 
 
-def test_reset_kills_every_worker_before_the_next_student():
-    first = submission(WITHOUT)
-    reset_workers()
+def test_reset_kills_every_worker_before_the_next_student(workers):
+    first = submission(workers, WITHOUT)
+    workers.reset()
     with pytest.raises(StudentCrash):
         Student(first).call("honest", np.array([1.0]))
     first.close()

@@ -14,8 +14,9 @@ from gradekit.core.disclosure import WITHHELD, Disclosure
 from gradekit.core.libraries import NO_LIBRARIES, Libraries
 from gradekit.core.notebook import notebook_from_dict
 from gradekit.nbgrader.course import Course
-from gradekit.sandbox.processes import start_worker
-from gradekit.sandbox.remote import Student, Submission
+from gradekit.sandbox.student import Student
+from gradekit.sandbox.submission import Submission
+from gradekit.sandbox.workers import WorkerPool
 from grader_tests.conftest import ASSIGNMENT, TORCH
 
 #: The course's own limits (its fork servers preload torch, as when submissions are graded).
@@ -40,13 +41,13 @@ STUDENT_CODE = textwrap.dedent(
 )
 
 
-def started(libraries: Libraries) -> Submission:
+def started(libraries: Libraries, workers: WorkerPool) -> Submission:
     notebook = notebook_from_dict(
         {"cells": [{"cell_type": "code", "source": STUDENT_CODE, "metadata": {}}]}, name="nb"
     )
     submission = Submission(
         notebook=notebook,
-        start_channel=lambda: start_worker(LIMITS),
+        start_channel=lambda: workers.start(LIMITS),
         limits=LIMITS,
         libraries=libraries,
     )
@@ -55,14 +56,14 @@ def started(libraries: Libraries) -> Submission:
 
 
 @pytest.fixture(scope="module")
-def with_torch():
-    with started(TORCH) as submission:
+def with_torch(workers):
+    with started(TORCH, workers) as submission:
         yield Student(submission)
 
 
 @pytest.fixture(scope="module")
-def engine_alone():
-    with started(NO_LIBRARIES) as submission:
+def engine_alone(workers):
+    with started(NO_LIBRARIES, workers) as submission:
         yield Student(submission)
 
 

@@ -62,7 +62,7 @@ from gradekit.nbgrader.preprocessors import (
 )
 from gradekit.sandbox.budget import Budget, hard_stop
 from gradekit.sandbox.leftovers import folder_prefix, sweep_once
-from gradekit.sandbox.processes import Limits
+from gradekit.sandbox.limits import Limits
 
 #: Configuration sections a worker needs to execute and grade like the coordinator would.
 WORKER_SECTIONS = (

@@ -24,8 +24,10 @@ from gradekit.checks.pytest_plugin import GradingSession, grade_item_of
 from gradekit.core.notebook import Notebook
 from gradekit.core.scoring import CheckResult, ItemResult, NotebookResult
 from gradekit.sandbox.budget import UNLIMITED, Budget
-from gradekit.sandbox.processes import Channel, Limits
-from gradekit.sandbox.remote import MAX_SANDBOX_LOSSES
+from gradekit.sandbox.channels import Channel
+from gradekit.sandbox.limits import Limits
+from gradekit.sandbox.submission import MAX_SANDBOX_LOSSES
+from gradekit.sandbox.workers import WorkerPool
 
 #: pytest options for an in-process run: quiet, no cache files, no assertion rewriting (the
 #: checks fail with messages of their own; an import hook left in ``sys.meta_path`` for the life of
@@ -74,7 +76,8 @@ def grade_notebook(
         suite: Folder of the pytest check suite (its ``conftest.py`` loads the submission).
         support_files: The assignment's helper modules (name -> text), from the source folder.
         limits: Limits of the student's process.
-        start_channel: Starts the student's process (default: a sandboxed worker).
+        start_channel: Starts the student's process (default: a sandboxed worker, started by
+            the suite session's :class:`~gradekit.sandbox.workers.WorkerPool`).
         budget: The submission's wall-clock budget.
 
     Returns:
@@ -84,14 +87,16 @@ def grade_notebook(
         GradingError: If the suite could not be collected or run.
     """
     started = time.monotonic()
+    suite_session = SuiteSession.of(suite)
     session = GradingSession(
         notebook=notebook,
         support_files=support_files,
         limits=limits,
         start_channel=start_channel,
+        workers=suite_session.workers,
         budget=budget,
     )
-    stopped = not SuiteSession.of(suite).run(session, budget)
+    stopped = not suite_session.run(session, budget)
     points = {cell.grade_id: cell.points for cell in notebook.grade_cells}
     result = NotebookResult(notebook=notebook.name)
     for grade_id in notebook.autograded_ids:
@@ -139,7 +144,8 @@ class SuiteSession:
     :class:`~gradekit.checks.pytest_plugin.GradingSession` as a plugin, runs the checks it selects
     and tears everything down after the last one (the session-scoped fixtures too, which closes the
     student's process). The thread lives as long as the process, and so does what the checks
-    start in it (the sandbox's fork server dies with the thread that started it). A session whose
+    start in it: the session's :class:`~gradekit.sandbox.workers.WorkerPool` (a fork server dies
+    with the thread that started it), closed when the thread ends. A session whose
     suite cannot be collected fails its notebook with :class:`GradingError`, and so does one that
     broke; either is replaced by a new one for the next notebook.
 
@@ -153,6 +159,8 @@ class SuiteSession:
     def __init__(self, suite: Path):
         self.suite = suite
         self.broken = False
+        #: Starts the sandboxed workers of this session's notebooks (in its thread).
+        self.workers = WorkerPool()
         self._requests: queue.SimpleQueue[tuple[GradingSession, Future[None]]] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._main, name="gradekit-checks", daemon=True)
         self._thread.start()
@@ -207,6 +215,7 @@ class SuiteSession:
         except BaseException as crash:  # never leave a notebook waiting
             error = GradingError(f"the check suite {self.suite} stopped ({crash!r})")
         self.broken = True
+        self.workers.close()
         while True:  # whatever arrived meanwhile
             try:
                 _, done = self._requests.get_nowait()

@@ -6,11 +6,11 @@ as a marker (``@pytest.mark.activations``) and counts with its ``@pytest.mark.we
 (default 1); checks of grade cells the notebook does not have are deselected. Fixtures for the
 suite's ``conftest.py``:
 
-- ``student_process``: the :class:`gradekit.sandbox.remote.Submission` (a student process with the
-  notebook loaded) in which the running check's grade cell is graded. The suite's ``conftest.py``
-  declares, in an ``assignment`` fixture, a :class:`gradekit.core.plans.Assignment`; the notebook's
-  grade cells are grouped into processes by :func:`gradekit.core.plans.plan_processes`, each started
-  on first use;
+- ``student_process``: the :class:`gradekit.sandbox.submission.Submission` (a student process
+  with the notebook loaded) in which the running check's grade cell is graded. The suite's
+  ``conftest.py`` declares, in an ``assignment`` fixture, a
+  :class:`gradekit.core.plans.Assignment`; the notebook's grade cells are grouped into processes
+  by :func:`gradekit.core.plans.plan_processes`, each started on first use;
 - ``load_submission(reference=None, provided=(), libraries=NO_LIBRARIES)``: one process for the
   whole notebook (suites without reference code or absent packages);
 - ``notebook_grade_ids``: the grade ids of the notebook's autograded cells;
@@ -40,16 +40,18 @@ from gradekit.core.notebook import Notebook, read_notebook
 from gradekit.core.plans import Assignment, ProcessPlan, ReferencePackage, plan_processes
 from gradekit.core.scoring import CheckResult
 from gradekit.sandbox.budget import UNLIMITED, Budget
-from gradekit.sandbox.processes import Channel, Limits, reset_workers, start_worker
-from gradekit.sandbox.remote import (
+from gradekit.sandbox.channels import Channel
+from gradekit.sandbox.limits import Limits
+from gradekit.sandbox.problems import (
     Forbidden,
     NotDefined,
     NotLoaded,
     StudentCodeError,
     StudentCrash,
     StudentTimeout,
-    Submission,
 )
+from gradekit.sandbox.submission import Submission
+from gradekit.sandbox.workers import WorkerPool
 
 PLUGIN_NAME = "gradekit-session"
 #: Longest failure message kept per check (the graders' messages may quote the student's values).
@@ -166,7 +168,9 @@ class GradingSession:
         notebook: The submission.
         support_files: Helper modules the notebook imports (name -> text).
         limits: Limits for the student's process.
-        start_channel: Starts the student's process (default: a sandboxed worker).
+        start_channel: Starts the student's process (default: a sandboxed worker of ``workers``).
+        workers: Starts the sandboxed workers (default: a pool of the session's own, closed with
+            it); its earlier workers are killed first.
         json_path: Where to write the results as JSON (optional).
         budget: The submission's wall-clock budget (see :mod:`gradekit.sandbox.budget`).
     """
@@ -178,6 +182,7 @@ class GradingSession:
         support_files: dict[str, str],
         limits: Limits,
         start_channel: Callable[[], Channel] | None = None,
+        workers: WorkerPool | None = None,
         json_path: str | None = None,
         budget: Budget = UNLIMITED,
     ):
@@ -186,13 +191,17 @@ class GradingSession:
         self.grade_ids = notebook.autograded_ids
         self.support_files = support_files
         self.limits = limits
-        self.start_channel: Callable[[tuple[str, ...]], Channel] = (
-            (lambda without: start_worker(limits, without))
-            if start_channel is None
-            else (lambda without: start_channel())
-        )
+        self.start_channel: Callable[[tuple[str, ...]], Channel]
+        self._own_workers: WorkerPool | None = None
         if start_channel is None:
-            reset_workers()  # nothing of an earlier notebook's processes is left
+            if workers is None:
+                workers = self._own_workers = WorkerPool()
+            pool = workers
+            self.start_channel = lambda without: pool.start(limits, without)
+            pool.reset()  # nothing of an earlier notebook's processes is left
+        else:
+            start = start_channel
+            self.start_channel = lambda without: start()
         self.json_path = json_path
         self.submissions: list[Submission] = []
         self._plans: dict[str, tuple[ProcessPlan, Submission | None]] = {}
@@ -261,9 +270,11 @@ class GradingSession:
         return submission
 
     def close(self) -> None:
-        """Stop every student process of the notebook."""
+        """Stop every student process of the notebook (and the session's own fork servers)."""
         for submission in self.submissions:
             submission.close()
+        if self._own_workers is not None:
+            self._own_workers.close()
 
     # -- hooks ----------------------------------------------------------------------------------
 

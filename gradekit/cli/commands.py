@@ -20,7 +20,7 @@ from gradekit.cli.output import (
 from gradekit.nbgrader.course import Course
 from gradekit.nbgrader.deadlines import apply_deadlines
 from gradekit.nbgrader.gradebook import scores
-from gradekit.sandbox.processes import choose_isolation
+from gradekit.sandbox.isolation import choose_isolation
 from gradekit.term.collect import CollectFailed, CollectUsageError, collect_download, report_lines
 from gradekit.term.lms_export import export_grades, write_feedback_archives
 from gradekit.term.roster import Roster, RosterError

@@ -19,7 +19,7 @@ from traitlets.config import Config, LoggingConfigurable
 from traitlets.config.loader import PyFileConfigLoader
 
 from gradekit.core.cells import grade_id
-from gradekit.sandbox.processes import Limits
+from gradekit.sandbox.limits import Limits
 
 CONFIG_FILE = "nbgrader_config.py"
 #: The line of a test cell that tells students how many hidden checks it has.

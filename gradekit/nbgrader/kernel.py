@@ -27,8 +27,8 @@ from gradekit.checks.pytest_plugin import support_files
 from gradekit.core.cells import grade_id as cell_grade_id
 from gradekit.core.notebook import notebook_from_dict
 from gradekit.nbgrader.course import Course
+from gradekit.sandbox.channels import InProcessChannel
 from gradekit.sandbox.leftovers import folder_prefix
-from gradekit.sandbox.processes import InProcessChannel
 from gradekit.sandbox.worker import Worker
 
 

@@ -3,7 +3,7 @@
 ``nbgrader autograde`` runs every cell of the submission in a kernel: that is student code too.
 :class:`SandboxedKernelManager` forks each kernel from a fork server
 (:mod:`gradekit.sandbox.zygote`) that runs under the same isolation as the grading worker
-(:func:`gradekit.sandbox.processes.choose_isolation`) and has already imported ipykernel and the
+(:func:`gradekit.sandbox.isolation.choose_isolation`) and has already imported ipykernel and the
 modules of ``GradeKit.preload``: a kernel is ready in a fraction of a second instead of paying for
 importing those libraries in every notebook.
 
@@ -36,8 +36,10 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 
 from gradekit.nbgrader.course import GradeKit
+from gradekit.sandbox.fork_server import Zygote
+from gradekit.sandbox.isolation import choose_isolation
 from gradekit.sandbox.leftovers import folder_prefix, sweep_once
-from gradekit.sandbox.processes import Limits, Zygote
+from gradekit.sandbox.limits import Limits
 from gradekit.sandbox.safe_files import remove_tree
 
 #: Modules every kernel imports at start (the fork server imports them once).
@@ -65,7 +67,8 @@ class KernelServer:
             ("--ro-bind", str(self.files), str(self.files)),
             ("--bind", str(self.sockets), str(self.sockets)),
         ]
-        self.zygote = Zygote(limits, (*limits.preload, *KERNEL_MODULES), binds)
+        isolation = choose_isolation(limits.isolation)
+        self.zygote = Zygote(limits, (*limits.preload, *KERNEL_MODULES), binds, isolation=isolation)
 
     def close(self) -> None:
         self.zygote.close()

@@ -2,8 +2,8 @@
 grading worker, or a fresh Jupyter kernel, for every notebook.
 
 Importing large libraries and ipykernel costs seconds; forking a process that already did costs
-milliseconds. The zygote runs confined like any worker (:mod:`gradekit.sandbox.processes`) and talks
-to the trusted side over a Unix socket, one command per message:
+milliseconds. The zygote runs confined like any worker; the trusted side
+(:mod:`gradekit.sandbox.fork_server`) talks to it over a Unix socket, one command per message:
 
 - ``spawn`` (with the worker's socket passed as a file descriptor): fork a grading worker;
 - ``kernel MAX_OUTPUT FILES CONNECTION_FILE``: fork an IPython kernel that serves that connection
@@ -42,7 +42,7 @@ from typing import Any
 from gradekit.sandbox import confine
 from gradekit.sandbox.safe_files import remove_tree
 
-#: Where the sandbox sees the kit's own package, read-only (see gradekit.sandbox.processes).
+#: Where the sandbox sees the kit's own package, read-only (see gradekit.sandbox.isolation).
 KIT_MOUNT = "/opt/gradekit"
 
 

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from gradekit.core.plans import Assignment, CellRule
-from gradekit.sandbox.remote import Student, Submission
+from gradekit.sandbox.student import Student
+from gradekit.sandbox.submission import Submission
 
 #: What each grade cell grades, and the earlier names its checks replace by the reference's, so a
 #: bug in ``softmax`` costs points in the ``softmax`` cell only.

@@ -18,7 +18,7 @@ from assignments.softmax_regression.graders.tolerances import (
     VALUE_RTOL,
 )
 from gradekit.core.compare import as_array, central_differences, check_close, check_true
-from gradekit.sandbox.remote import Student
+from gradekit.sandbox.student import Student
 
 pytestmark = pytest.mark.grade_cell("gradients")
 

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from assignments.softmax_regression import reference as ref
 from assignments.softmax_regression.graders.tolerances import VALUE_ATOL, VALUE_RTOL
 from gradekit.core.compare import check_close, check_true, shape_of
-from gradekit.sandbox.remote import Student
+from gradekit.sandbox.student import Student
 
 pytestmark = pytest.mark.grade_cell("softmax")
 
