@@ -15,7 +15,7 @@ TEST_PACKAGES := chromium postgresql
 # `make lab` serves on 127.0.0.1:$(LAB_PORT).
 LAB_PORT ?= 8888
 
-.PHONY: help system system-test install-debian venv release demo lab test test-fast e2e screenshots bench lint clean
+.PHONY: help system system-test install-debian venv release samples demo lab test test-fast test-unit e2e screenshots bench lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -47,6 +47,12 @@ install-debian:
 release: venv  ## regenerate release/ from source/ (hidden-check counts first)
 	$(BIN)/gradekit release
 
+# The bundled submissions (alice complete, bob with typical bugs, carol empty, dave half done) are
+# made from the release and the instructor's solutions (synthetic/samples.py): rewrite them after
+# either changes (tests/course/test_samples.py fails until then).
+samples: release  ## rewrite submitted/ (the bundled sample submissions) from the current release
+	$(BIN)/python -m synthetic.samples
+
 demo: venv  ## regenerate the release, autograde the bundled submissions, print the scores
 	$(BIN)/gradekit demo
 
@@ -61,6 +67,11 @@ test: venv system-test  ## the whole test suite (slow end-to-end tests included)
 
 test-fast: venv  ## the test suite without the slow end-to-end tests and the bank
 	$(BIN)/python -m pytest -m "not slow"
+
+# The engine's unit tests, with the guard that fails the run if it imported torch, scikit-learn or
+# the MLP course, or took a minute or more.
+test-unit: venv  ## the engine's unit tests only (tests/unit: tiny course, no torch; under a minute)
+	$(BIN)/python -m pytest -n 2 tests/unit -p tests.import_guard
 
 e2e: venv system-test  ## the JupyterLab tests only (student Validate, instructor formgrader) in headless Chromium
 	$(BIN)/python -m pytest -m e2e

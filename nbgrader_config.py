@@ -43,13 +43,11 @@ from nbgrader.preprocessors import (  # noqa: E402
     SaveAutoGrades,
 )
 
-from gradekit.nbgrader.preprocessors import (  # noqa: E402
-    CheckCellMetadata,
-    HideHiddenTests,
-    RestoreCellMetadata,
-    SandboxedExecute,
-    TrustedGrades,
-)
+from gradekit.nbgrader.check_metadata import CheckCellMetadata  # noqa: E402
+from gradekit.nbgrader.hide_hidden_tests import HideHiddenTests  # noqa: E402
+from gradekit.nbgrader.restore_metadata import RestoreCellMetadata  # noqa: E402
+from gradekit.nbgrader.sandboxed_execute import SandboxedExecute  # noqa: E402
+from gradekit.nbgrader.trusted_grades import TrustedGrades  # noqa: E402
 
 # nbgrader's sanitizing steps, with one that restores every cell's nbgrader metadata from the
 # gradebook, so that changed flags, a duplicated or a renamed grade cell cost only that cell (the

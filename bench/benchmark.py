@@ -1,6 +1,6 @@
 """The class-scale benchmark: ``make bench`` (not part of the tests; 28 min here for 200).
 
-It builds synthetic submissions from the kit's own banks (``tests/banks.py``: correct ones with
+It builds synthetic submissions from the kit's own banks (``synthetic/banks.py``: correct ones with
 other but correct code, one-bug ones, empty and half-done ones), then measures, in one run:
 
 1. the floor: plain ``nbgrader autograde``, one submission after another, executing each
@@ -32,7 +32,7 @@ import nbformat
 
 from gradekit.batch.dask_run import autograde_class
 from gradekit.nbgrader.course import Course
-from tests.banks import (
+from synthetic.banks import (
     ALTERNATIVES,
     BUGS,
     NB1,
@@ -42,7 +42,13 @@ from tests.banks import (
     release_notebook,
     student_notebook,
 )
-from tests.courses import ASSIGNMENT, autograde_with_nbgrader, copy_course, grades, quiet_gradebook
+from synthetic.courses import (
+    ASSIGNMENT,
+    autograde_with_nbgrader,
+    copy_course,
+    grades,
+    quiet_gradebook,
+)
 
 HERE = Path(__file__).resolve().parent
 NOTEBOOKS = (NB1, NB2, NB3)
@@ -268,9 +274,9 @@ def write_results(path: Path, results: Results, *, minutes: float) -> None:
         "",
         f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} by `make bench` on {cores} cores "
         f"({cpu}), Python {platform.python_version()}, in {minutes:.0f} min. Mix per 20 "
-        "submissions: 6 correct, 10 with one bug, 2 half done, 2 empty (from `tests/banks.py`); "
-        "three notebooks each. *Cores busy*: CPU time of the whole machine over wall time; "
-        "*CPU per submission*: that CPU time per submission.",
+        "submissions: 6 correct, 10 with one bug, 2 half done, 2 empty (from "
+        "`synthetic/banks.py`); three notebooks each. *Cores busy*: CPU time of the whole "
+        "machine over wall time; *CPU per submission*: that CPU time per submission.",
         "",
         "| run | submissions | total | per submission | vs. floor | cores busy "
         "| CPU per submission |",

@@ -19,7 +19,9 @@ The engine knows nothing about the course it grades. Modules, in the order a gra
   it;
 - :mod:`gradekit.core.scoring`: check, item and notebook results (dataclasses) and points;
 - :mod:`gradekit.checks.grading`: grade one notebook in-process (what nbgrader and the CLI call);
-- :mod:`gradekit.nbgrader.preprocessors`: nbgrader preprocessors that store the trusted grades;
+- :mod:`gradekit.nbgrader.hide_hidden_tests`, :mod:`gradekit.nbgrader.sandboxed_execute`,
+  :mod:`gradekit.nbgrader.trusted_grades`: the nbgrader steps that execute a notebook confined
+  and store the trusted grades (:mod:`gradekit.nbgrader.results`);
 - :mod:`gradekit.nbgrader.kernel`: grade one cell inside an instructor's Jupyter kernel;
 - :mod:`gradekit.nbgrader.gradebook`: the scores nbgrader's gradebook holds (manual grades
   included);

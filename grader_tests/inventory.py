@@ -18,7 +18,7 @@ valid) and are not followed. What a known mistake would produce (the ``mistakes=
 comparison) only names the mistake in a message and is not counted.
 
 ``python -m grader_tests.inventory`` writes the lists into the source notebooks' test cells;
-``tests/test_source_notebooks.py`` fails when a cell's line differs from what the checks use.
+``tests/course/test_source_notebooks.py`` fails when a cell's line differs from what the checks use.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Implements every name of ``student_api.md`` (activations and their derivatives,
 ``docs/assignment_api.md`` (``two_layer_forward``, ``BY_HAND_ANSWERS`` for the ``by_hand`` item,
 ``run_experiment``, ``NeuralNetworkL2``, ``snapshot_weights``), following the lecture's formulas
 and conventions, plus the functional core the classes are built on and a gradient checker. The
-graders compare student submissions with it; ``tests/test_reference_*.py`` compare it with
+graders compare student submissions with it; ``tests/course/test_reference_*.py`` compare it with
 PyTorch autograd in float64.
 
 Modules, one per concept: ``activations``, ``derivatives``, ``losses``, ``logistic``,

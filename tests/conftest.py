@@ -1,4 +1,5 @@
-"""Fixtures shared by the kit's slow tests."""
+"""Fixtures shared by the kit's tests: the tiny course (unit tests) and the graded MLP course
+(slow tests)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import pytest
 
 from gradekit.nbgrader.course import Course
 from gradekit.sandbox.workers import WorkerPool
-from tests.courses import autograde_with_nbgrader, copy_course
-from tests.samples import SAMPLES
+from synthetic.courses import autograde_with_nbgrader, copy_course
+from synthetic.samples import SAMPLES
+from tests.unit.fixtures import copy_tiny_course
 
 
 @pytest.fixture(scope="session")
@@ -26,3 +28,11 @@ def nbgrader_course(tmp_path_factory: pytest.TempPathFactory) -> Course:
     course = copy_course(tmp_path_factory.mktemp("nbgrader-course"))
     autograde_with_nbgrader(course, SAMPLES)
     return course
+
+
+@pytest.fixture(scope="session")
+def tiny_course(tmp_path_factory: pytest.TempPathFactory) -> Course:
+    """A copy of the engine's tiny test course (``tests/unit/fixtures/tiny_course``), one for the
+    whole session: its check suite is imported once per process, under one path. Tests read it and
+    may write its gradebook and release."""
+    return Course.find(copy_tiny_course(tmp_path_factory.mktemp("tiny") / "course"))

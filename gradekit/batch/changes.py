@@ -28,7 +28,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from gradekit.batch.dask_run import STATE_FOLDER
+from gradekit.batch.state import STATE_FOLDER
 from gradekit.nbgrader.course import Course
 
 COLUMNS = ("time", "student", "cell", "old", "new", "why")

@@ -1,6 +1,6 @@
 """Autograding a whole class on local or distributed workers, with one gradebook writer.
 
-:func:`autograde_class` packs each submission as a :class:`gradekit.batch.jobs.Job`, runs the jobs
+:func:`autograde_class` packs each submission as a :class:`gradekit.batch.job.Job`, runs the jobs
 on Dask workers (a ``LocalCluster`` with one process per job slot, or an existing cluster given by
 its scheduler's address) and stores each outcome as it arrives, in this process only, so SQLite
 never sees two writers. A submission is skipped when it was already graded from the same files
@@ -13,8 +13,6 @@ each submission as it finishes (the CLI draws a progress bar with it).
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import logging
 import os
 import sys
@@ -29,22 +27,15 @@ import dask
 from distributed import Client, KilledWorker, LocalCluster, WorkerPlugin, as_completed
 from nbgrader.api import Gradebook, MissingEntry
 
-from gradekit.batch.jobs import (
-    Job,
-    JobError,
-    Outcome,
-    prepare_job,
-    run_job,
-    store_outcome,
-    suite_digest,
-)
+from gradekit.batch.job import Job, JobError, Outcome, prepare_job, suite_digest
+from gradekit.batch.run import run_job
+from gradekit.batch.state import STATE_FOLDER, GradingState
+from gradekit.batch.store import store_outcome
 from gradekit.nbgrader.course import Course
 from gradekit.sandbox.budget import HARD_STOP_MARGIN, JOB_EVENTS
 
 log = logging.getLogger("gradekit.batch.dask_run")
 
-#: Where the kit remembers what it graded (relative to the course root).
-STATE_FOLDER = ".gradekit"
 #: Times a submission is graded again, for free, after the worker grading it was lost for a
 #: reason other than its own time budget (another job's hard stop, the machine's OOM killer).
 MAX_LOST_WORKERS = 2
@@ -360,52 +351,3 @@ class CourseOnPath(WorkerPlugin):
     def setup(self, worker: object) -> None:
         if self.folder not in sys.path:
             sys.path.insert(0, self.folder)
-
-
-class GradingState:
-    """What the kit graded, one small JSON file per student, so that a rerun skips it.
-
-    A submission counts as graded when its files and the graders are unchanged since it was
-    stored (a grades-only run does not count for a full run).
-
-    Args:
-        folder: Where the files go (``.gradekit/<assignment>`` in the course).
-        graders: :func:`gradekit.batch.jobs.suite_digest` of the current graders.
-    """
-
-    def __init__(self, folder: Path, graders: str):
-        self.folder = folder
-        self.graders = graders
-
-    def is_current(self, student: str, submitted: Path, grades_only: bool) -> bool:
-        try:
-            saved = json.loads((self.folder / f"{student}.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return False
-        return (
-            saved.get("submission") == files_digest(submitted)
-            and saved.get("graders") == self.graders
-            and (grades_only or not saved.get("grades_only"))
-        )
-
-    def remember(self, student: str, submitted: Path, grades_only: bool) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        record = {
-            "submission": files_digest(submitted),
-            "graders": self.graders,
-            "grades_only": grades_only,
-            "stored": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        }
-        path = self.folder / f"{student}.json"
-        partial = path.with_suffix(".tmp")
-        partial.write_text(json.dumps(record), encoding="utf-8")
-        partial.replace(path)  # atomic: a kill leaves the old record or the new one
-
-
-def files_digest(folder: Path) -> str:
-    """A digest of every file in ``folder`` (names and contents)."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes())
-    return digest.hexdigest()

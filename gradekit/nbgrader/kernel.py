@@ -10,8 +10,8 @@ Each autograded test cell of the instructor's notebooks ends with::
 In the instructor's own kernel (``nbgrader validate`` of the source, or running it in Jupyter)
 this grades the cell against the kernel's live definitions and prints the feedback. During
 ``nbgrader autograde`` these lines never run:
-:class:`gradekit.nbgrader.preprocessors.HideHiddenTests` removes them and
-:class:`gradekit.nbgrader.preprocessors.TrustedGrades` grades in a separate process. This in-kernel
+:class:`gradekit.nbgrader.hide_hidden_tests.HideHiddenTests` removes them and
+:class:`gradekit.nbgrader.trusted_grades.TrustedGrades` grades in a separate process. This in-kernel
 path is for trusted code only (it runs the checks in the kernel's process).
 """
 

@@ -17,12 +17,15 @@ from nbgrader.apps import ExportApp
 from nbgrader.utils import capture_log
 
 from gradekit.batch.changes import compare, record, snapshot
-from gradekit.batch.dask_run import STATE_FOLDER, BatchSummary
+from gradekit.batch.dask_run import BatchSummary
+from gradekit.batch.state import STATE_FOLDER
 from gradekit.checks.grading import count_checks
 from gradekit.core.notebook import read_notebook
 from gradekit.nbgrader.course import Course, update_hidden_check_counts
 from gradekit.nbgrader.deadlines import Lateness, apply_deadlines
-from gradekit.term import report as reports
+from gradekit.term.report.checks_csv import write_check_csv
+from gradekit.term.report.html import write_report
+from gradekit.term.report.results import collect_results, gradebook_totals
 
 #: Each autograde run's folder: ``.gradekit/<assignment>/runs/<time>/`` (never overwritten).
 RUNS = "runs"
@@ -93,8 +96,8 @@ def export(*, course: Course, assignment: str, folder: Path) -> tuple[Path, Path
     result = capture_log(app)
     if not result["success"]:
         raise StepFailed(f"nbgrader export failed:\n{result.get('log', '')[-2000:]}")
-    checks = reports.write_check_csv(
-        results=reports.collect_results(course=course, assignment=assignment),
+    checks = write_check_csv(
+        results=collect_results(course=course, assignment=assignment),
         path=folder / "checks.csv",
     )
     return grades, checks
@@ -106,7 +109,7 @@ def report(*, course: Course, assignment: str, folder: Path) -> Path:
     Returns:
         The HTML file.
     """
-    results = reports.collect_results(course=course, assignment=assignment)
+    results = collect_results(course=course, assignment=assignment)
     graded = {student.student for student in results.students}
     not_graded = {
         student: reason
@@ -117,10 +120,10 @@ def report(*, course: Course, assignment: str, folder: Path) -> Path:
         if student not in graded:
             not_graded.setdefault(student, "submitted but not autograded yet")
     lateness = refresh_deadlines(course=course, assignment=assignment)
-    return reports.write_report(
+    return write_report(
         results=results,
         folder=folder,
-        gradebook_totals=reports.gradebook_totals(course=course, assignment=assignment),
+        gradebook_totals=gradebook_totals(course=course, assignment=assignment),
         not_graded=not_graded,
         late={row.student: (row.describe(), row.penalty) for row in lateness if row.late},
         isolation=last_isolation(course=course, assignment=assignment),

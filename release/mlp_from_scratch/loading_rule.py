@@ -124,42 +124,37 @@ def plan_cells(
         One plan per cell, in order.
     """
     loader_names = frozenset(loaders)
-    plans: list[CellPlan] = []
-    trees: list[tuple[ast.Module, list[str]] | None] = []
+    plans = [CellPlan(key) for key, _ in cells]
+    trees: dict[int, tuple[ast.Module, list[str]]] = {}  # the cells that are Python
     statements: list[_Statement] = []
-    for index, (key, raw) in enumerate(cells):
-        plan = CellPlan(key)
-        plans.append(plan)
+    for index, (_, raw) in enumerate(cells):
         text = python_source(raw)
         if text is None:
-            plan.dropped = 1
-            trees.append(None)
-            continue
-        try:
-            tree = ast.parse(text)
-        except SyntaxError as error:
-            where = f"line {error.lineno}" if error.lineno else "somewhere"
-            plan.syntax_error = f"{error.msg} ({where})"
-            trees.append(None)
-            continue
-        except (RecursionError, MemoryError, ValueError):
-            plan.syntax_error = TOO_DEEP
-            trees.append(None)
-            continue
-        lines = text.split("\n")
-        trees.append((tree, lines))
-        _collect(tree.body, index, lines, [], statements, loader_names)
+            plans[index].dropped = 1
+        elif isinstance(tree := _parse(text), str):
+            plans[index].syntax_error = tree
+        else:
+            trees[index] = (tree, text.split("\n"))
+            _collect(tree.body, index, trees[index][1], [], statements, loader_names)
     kept, expanded = _needed_statements(statements, set(needed))
     by_cell: dict[int, list[int]] = {}
     for index, statement in enumerate(statements):
         by_cell.setdefault(statement.cell, []).append(index)
-    for cell, parsed in enumerate(trees):
-        if parsed is not None:
-            _write(plans[cell], parsed, by_cell.get(cell, []), statements, kept)
-            plans[cell].needed = {
-                statements[index].node.lineno for index in by_cell[cell] if index in expanded
-            }
+    for cell, parsed in trees.items():
+        mine = by_cell.get(cell, [])  # none for an empty or comment-only cell
+        _write(plans[cell], parsed, mine, statements, kept)
+        plans[cell].needed = {statements[index].node.lineno for index in mine if index in expanded}
     return plans
+
+
+def _parse(text: str) -> ast.Module | str:
+    """The syntax tree of a cell's Python source, or why it cannot be read."""
+    try:
+        return ast.parse(text)
+    except SyntaxError as error:
+        return f"{error.msg} ({f'line {error.lineno}' if error.lineno else 'somewhere'})"
+    except (RecursionError, MemoryError, ValueError):
+        return TOO_DEEP
 
 
 def _collect(
@@ -175,20 +170,12 @@ def _collect(
         if isinstance(node, ast.If | ast.Try | ast.TryStar):
             parts: list[ast.AST] = [node.test] if isinstance(node, ast.If) else []
             parts += [h.type for h in getattr(node, "handlers", ()) if h.type is not None]
-            header = _Statement(cell, node, set(), _names_read(parts), set(), [], False, headers)
+            reads = set[str]().union(*(_scopes_roughly(part)[1] for part in parts))
+            header = _Statement(cell, node, set(), reads, set(), [], False, headers)
             out.append(header)
             inner = [*headers, len(out) - 1]
-            blocks = (
-                [node.body, node.orelse]
-                if isinstance(node, ast.If)
-                else [
-                    node.body,
-                    *(handler.body for handler in node.handlers),
-                    node.orelse,
-                    node.finalbody,
-                ]
-            )
-            for block in blocks:
+            handlers = [handler.body for handler in getattr(node, "handlers", ())]
+            for block in [node.body, *handlers, node.orelse, getattr(node, "finalbody", [])]:
                 _collect(block, cell, lines, inner, out, loaders)
             continue
         binds, reads = _scopes(node, lines)
@@ -217,8 +204,7 @@ def _scopes(node: ast.stmt, lines: list[str]) -> tuple[set[str], set[str]]:
         table = _symtable.symtable(_statement_text(node, lines), "<cell>", "exec")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return _scopes_roughly(node)
-    binds: set[str] = set()
-    reads: set[str] = set()
+    binds, reads = set[str](), set[str]()
     for name, flags in table.symbols.items():
         if flags & (_symtable.DEF_LOCAL | _symtable.DEF_IMPORT):
             binds.add(name)
@@ -237,10 +223,10 @@ def _scopes(node: ast.stmt, lines: list[str]) -> tuple[set[str], set[str]]:
     return binds, reads
 
 
-def _scopes_roughly(node: ast.stmt) -> tuple[set[str], set[str]]:
-    """Every name stored and read in ``node`` (when the scope analysis cannot run)."""
-    binds: set[str] = set()
-    reads: set[str] = set()
+def _scopes_roughly(node: ast.AST) -> tuple[set[str], set[str]]:
+    """Every name stored and read in ``node`` (when the scope analysis cannot run, and in the
+    tests of ``if`` and the exception types of ``try``)."""
+    binds, reads = set[str](), set[str]()
     for child in ast.walk(node):
         if isinstance(child, ast.Name):
             (reads if isinstance(child.ctx, ast.Load) else binds).add(child.id)
@@ -251,20 +237,10 @@ def _scopes_roughly(node: ast.stmt) -> tuple[set[str], set[str]]:
     return binds, reads
 
 
-def _names_read(parts: list[ast.AST]) -> set[str]:
-    return {
-        child.id
-        for part in parts
-        for child in ast.walk(part)
-        if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load)
-    }
-
-
 def _changes(node: ast.stmt) -> tuple[set[str], list[tuple[str, str]]]:
     """Names whose objects ``node`` changes while it runs (function bodies run later), and the
     aliases it makes (``b = a``)."""
-    changes: set[str] = set()
-    aliases: list[tuple[str, str]] = []
+    changes, aliases = set[str](), list[tuple[str, str]]()
     if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name):
         aliases = [(t.id, node.value.id) for t in node.targets if isinstance(t, ast.Name)]
     pending: list[ast.AST] = [node]
@@ -278,12 +254,10 @@ def _changes(node: ast.stmt) -> tuple[set[str], list[tuple[str, str]]]:
         if isinstance(child, ast.Attribute | ast.Subscript) and not isinstance(child.ctx, ast.Load):
             _add_root(child.value, changes)
         elif isinstance(child, ast.Call):
-            function = child.func
-            if isinstance(function, ast.Attribute):
-                _add_root(function.value, changes)
-            elif (
-                isinstance(function, ast.Name) and function.id in _CHANGING_BUILTINS and child.args
-            ):
+            func = child.func
+            if isinstance(func, ast.Attribute):
+                _add_root(func.value, changes)
+            elif isinstance(func, ast.Name) and func.id in _CHANGING_BUILTINS and child.args:
                 _add_root(child.args[0], changes)
         pending.extend(ast.iter_child_nodes(child))
     return changes, aliases
@@ -305,45 +279,14 @@ def _loader_names(node: ast.stmt, loaders: frozenset[str]) -> set[str]:
     name = function.id if isinstance(function, ast.Name) else getattr(function, "attr", "")
     if name not in loaders:
         return set()
-    given = [k.value for k in call.keywords if k.arg == "names"]
-    given += call.args[2:3]
-    found: set[str] = set()
-    for value in given:
-        if isinstance(value, ast.List | ast.Tuple | ast.Set):
-            found |= {
-                item.value
-                for item in value.elts
-                if isinstance(item, ast.Constant) and isinstance(item.value, str)
-            }
-    return found
-
-
-class _Aliases:
-    """Names that refer to the same object (union-find)."""
-
-    def __init__(self) -> None:
-        self.parent: dict[str, str] = {}
-        self.members: dict[str, list[str]] = {}
-
-    def find(self, name: str) -> str:
-        root = name
-        while root in self.parent:
-            root = self.parent[root]
-        while name != root:
-            self.parent[name], name = root, self.parent[name]
-        return root
-
-    def union(self, first: str, second: str) -> None:
-        a, b = self.find(first), self.find(second)
-        if a != b:
-            small, large = sorted((a, b), key=lambda n: len(self.members.get(n, [n])))
-            self.parent[small] = large
-            merged = self.members.setdefault(large, [large])
-            merged += self.members.pop(small, [small])
-
-    def group(self, name: str) -> list[str]:
-        root = self.find(name)
-        return self.members.get(root, [root])
+    given = [k.value for k in call.keywords if k.arg == "names"] + call.args[2:3]
+    return {
+        item.value
+        for value in given
+        if isinstance(value, ast.List | ast.Tuple | ast.Set)
+        for item in value.elts
+        if isinstance(item, ast.Constant) and isinstance(item.value, str)
+    }
 
 
 def _needed_statements(statements: list[_Statement], roots: set[str]) -> tuple[set[int], set[int]]:
@@ -355,25 +298,24 @@ def _needed_statements(statements: list[_Statement], roots: set[str]) -> tuple[s
         if isinstance(statement.node, ast.Import | ast.ImportFrom)
         for name in statement.binds
     }
-    binders: dict[str, list[int]] = {}
-    changers: dict[str, list[int]] = {}
-    aliases = _Aliases()
+    binders, changers = dict[str, list[int]](), dict[str, list[int]]()
+    aliases: dict[str, list[str]] = {}  # name -> every name of its object (one shared list)
+    kept, expanded, seen_groups = set[int](), set[int](), set[str]()
+    names, pending = list(roots), list[int]()
     for index, statement in enumerate(statements):
+        if statement.always:
+            kept.add(index)
+            pending += statement.headers  # a definition inside an if/try: its test runs
         for name in statement.binds:
             binders.setdefault(name, []).append(index)
         for name in statement.changes - imported:
             changers.setdefault(name, []).append(index)
         for first, second in statement.aliases:
-            aliases.union(first, second)
-    kept: set[int] = set()
-    expanded: set[int] = set()
-    seen_groups: set[str] = set()
-    names = list(roots)
-    pending: list[int] = []
-    for index, statement in enumerate(statements):
-        if statement.always:
-            kept.add(index)
-            pending += statement.headers  # a definition inside an if/try: its test runs
+            one, other = aliases.setdefault(first, [first]), aliases.setdefault(second, [second])
+            if one is not other:
+                small, large = sorted((one, other), key=len)
+                large += small
+                aliases.update(dict.fromkeys(small, large))
     while names or pending:
         while pending:
             index = pending.pop()
@@ -384,11 +326,12 @@ def _needed_statements(statements: list[_Statement], roots: set[str]) -> tuple[s
             names.extend(statements[index].reads)
             pending.extend(statements[index].headers)
         while names and not pending:
-            group = aliases.find(names.pop())
-            if group in seen_groups:
+            name = names.pop()
+            group = aliases.get(name, [name])
+            if group[0] in seen_groups:  # the first name stands for the whole group
                 continue
-            seen_groups.add(group)
-            for member in aliases.group(group):
+            seen_groups.add(group[0])
+            for member in group:
                 pending += binders.get(member, ())
                 pending += changers.get(member, ())
     return kept, expanded

@@ -21,7 +21,7 @@ import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
 
 from gradekit.nbgrader.course import Course
-from tests.courses import clone_course, free_port
+from synthetic.courses import clone_course, free_port
 from tests.e2e.lab import (
     ASSIGNMENT,
     CHROMIUM,

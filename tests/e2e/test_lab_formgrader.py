@@ -19,8 +19,8 @@ from playwright.sync_api import FrameLocator, Page, expect
 from gradekit.cli.lab import lab_environment
 from gradekit.nbgrader.course import Course
 from gradekit.nbgrader.manual_grades import manual_grade
+from synthetic.samples import SAMPLES
 from tests.e2e.lab import ASSIGNMENT, LabServer, open_lab, shoot
-from tests.samples import SAMPLES
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
