@@ -112,7 +112,10 @@ c.GradeKit.call_timeout = 30.0
 c.GradeKit.memory_mb = 3072  # the kernel's and the grading worker's memory limit
 c.GradeKit.isolation = "auto"  # bubblewrap where it works, else resource limits (logged)
 # Imported once per grading process by the fork servers of the grading workers and of the
-# kernels, instead of once per notebook (what the notebooks and the graders import).
+# kernels, instead of once per notebook (what the notebooks and the graders import; the engine's
+# default is numpy alone). How torch is seeded, which of its types cross to the student's process
+# and which of its messages feedback may show are declared with the checks, in each suite's
+# Assignment (grader_tests/conftest.py: TORCH), not here.
 c.GradeKit.preload = [
     "numpy",
     "torch",

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from gradekit.core.libraries import ArrayType, Libraries
 from gradekit.core.plans import Assignment, CellRule
 from gradekit.sandbox.student import Student
 from gradekit.sandbox.submission import Submission
@@ -121,6 +122,34 @@ REFERENCE_ANSWERS: dict[str, tuple[str, ...]] = {
 #: one is a forbidden shortcut; ``integrity.py`` states the rules and the source scan names them).
 FROM_SCRATCH_WITHOUT = ("torch", "sklearn")
 
+#: PyTorch, as the engine must know it (see :mod:`gradekit.core.libraries`): checks that ask for a
+#: seed seed torch too (a model's initial weights); tensors cross to and from the student's
+#: process as arrays, keeping ``requires_grad`` (a Parameter arrives as a tensor); the feedback
+#: may show torch's type names and its messages about autograd, losses, shapes and dtypes.
+TORCH = Libraries(
+    seed_functions=("torch.manual_seed",),
+    array_types=(
+        ArrayType(
+            name="torch.Tensor",
+            from_numpy="torch.from_numpy",
+            to_numpy=("detach", "cpu", "numpy"),
+            attributes=("requires_grad",),
+        ),
+    ),
+    type_names=frozenset({"Tensor", "torch.Tensor", "Parameter", "Float", "Double", "Long"}),
+    messages={
+        "RuntimeError": (
+            "element 0 of tensors does not require grad and does not have a grad_fn",
+            "all elements of input should be between 0 and 1",
+            "a leaf Variable that requires grad is being used in an in-place operation.",
+            "mat1 and mat2 shapes cannot be multiplied ({int:a}x{int:b} and {int:c}x{int:d})",
+            "mat1 and mat2 must have the same dtype, but got {name:a} and {name:b}",
+            "The size of tensor a ({int:a}) must match the size of tensor b ({int:b}) at "
+            "non-singleton dimension {int:c}",
+        ),
+    },
+)
+
 #: What the engine needs to know to grade this assignment (see :mod:`gradekit.core.plans`).
 ASSIGNMENT = Assignment(
     cells={
@@ -134,6 +163,7 @@ ASSIGNMENT = Assignment(
     },
     reference=REFERENCE_PACKAGE,
     answers=REFERENCE_ANSWERS,
+    libraries=TORCH,
 )
 
 #: Seed of the hidden inputs; each check draws from its own generator derived from it.

@@ -3,8 +3,8 @@
 :func:`grade_notebook` is what nbgrader's autograde step, the CLI and the kit's tests call. The
 checks run in-process in a :class:`SuiteSession`: one pytest session per suite that configures and
 collects the suite once and then runs each notebook's checks in it, so neither pytest's start nor
-the collection of several hundred parametrized checks is paid per notebook (torch and the
-reference implementation are imported once per grading process, too). A
+the collection of several hundred parametrized checks is paid per notebook (the libraries and
+the reference implementation are imported once per grading process, too). A
 :class:`gradekit.checks.pytest_plugin.GradingSession` turns the check results into points per grade
 cell.
 """
@@ -33,7 +33,7 @@ from gradekit.sandbox.workers import WorkerPool
 #: checks fail with messages of their own; an import hook left in ``sys.meta_path`` for the life of
 #: a session would also rewrite the modules other code imports meanwhile), and none of the
 #: plugins that only watch for problems of the suite itself (the unraisable- and thread-exception
-#: plugins run gc.collect five times per session, about 0.4 s with torch loaded).
+#: plugins run gc.collect five times per session, about 0.4 s with a large library loaded).
 _QUIET = [
     "-o",
     "addopts=",

@@ -11,8 +11,8 @@ suite's ``conftest.py``:
   ``conftest.py`` declares, in an ``assignment`` fixture, a
   :class:`gradekit.core.plans.Assignment`; the notebook's grade cells are grouped into processes
   by :func:`gradekit.core.plans.plan_processes`, each started on first use;
-- ``load_submission(reference=None, provided=())``: one process for the whole notebook (suites
-  without reference code or absent packages);
+- ``load_submission(reference=None, provided=(), libraries=NO_LIBRARIES)``: one process for the
+  whole notebook (suites without reference code or absent packages);
 - ``notebook_grade_ids``: the grade ids of the notebook's autograded cells;
 - ``graded_notebook``: the submission itself (trusted copy, for source checks);
 - ``grade_item``: the grade id of the running check.
@@ -35,6 +35,7 @@ import pytest
 
 from gradekit.core.compare import CheckFailed
 from gradekit.core.disclosure import cap
+from gradekit.core.libraries import NO_LIBRARIES, Libraries
 from gradekit.core.notebook import Notebook, read_notebook
 from gradekit.core.plans import Assignment, ProcessPlan, ReferencePackage, plan_processes
 from gradekit.core.scoring import CheckResult
@@ -208,14 +209,20 @@ class GradingSession:
         self.collected: dict[str, str] = {}
         self.started = time.monotonic()
 
-    def load(self, reference: Path | None = None, provided: tuple[str, ...] = ()) -> Submission:
+    def load(
+        self,
+        reference: Path | None = None,
+        provided: tuple[str, ...] = (),
+        libraries: Libraries = NO_LIBRARIES,
+    ) -> Submission:
         """One process for the whole notebook, started on first use (``load_submission``)."""
         if not self.submissions:
             package = None
             if reference is not None:
                 modules = {p.stem: p.read_text(encoding="utf-8") for p in reference.glob("*.py")}
                 package = ReferencePackage(name=reference.name, modules=modules)
-            self._start(ProcessPlan(cells=tuple(self.grade_ids), provided=provided), package)
+            plan = ProcessPlan(cells=tuple(self.grade_ids), provided=provided)
+            self._start(plan, package, libraries=libraries)
         return self.submissions[0]
 
     def process_for(self, grade_id: str, assignment: Assignment) -> Submission:
@@ -229,7 +236,9 @@ class GradingSession:
             needed = dict.fromkeys(
                 name for cell in self.grade_ids for name in assignment.rule(cell).grades
             )
-            submission = self._start(plan, plan.package(assignment), tuple(needed))
+            submission = self._start(
+                plan, plan.package(assignment), tuple(needed), libraries=assignment.libraries
+            )
             for cell in plan.cells:
                 self._plans[cell] = (plan, submission)
         return submission
@@ -239,6 +248,8 @@ class GradingSession:
         plan: ProcessPlan,
         package: ReferencePackage | None,
         needed: tuple[str, ...] | None = None,
+        *,
+        libraries: Libraries,
     ) -> Submission:
         submission = Submission(
             notebook=self.notebook,
@@ -250,6 +261,7 @@ class GradingSession:
             without=plan.without,
             needed=needed,
             budget=self.budget,
+            libraries=libraries,
         )
         self.submissions.append(submission)
         # A failed start is reported by each check (which restarts it when allowed).

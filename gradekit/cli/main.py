@@ -28,8 +28,9 @@ import os
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError, packages_distributions, version
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.exc import SAWarning
 
@@ -67,10 +68,24 @@ def _absolute(text: str) -> Path:
 
 
 def _version() -> str:
-    try:
-        return version("mlp-from-scratch-kit")
-    except PackageNotFoundError:
-        return "unknown"
+    """The version of the distribution that installs the ``gradekit`` package (whatever the
+    course calls it), or ``unknown``."""
+    for distribution in packages_distributions().get("gradekit", []):
+        with contextlib.suppress(PackageNotFoundError):
+            return version(distribution)
+    return "unknown"
+
+
+class _PrintVersion(argparse.Action):
+    """``--version``: looked up only when asked (reading every distribution's files takes time)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **options: Any) -> None:
+        options.update(nargs=0, default=argparse.SUPPRESS)
+        super().__init__(option_strings, dest, **options)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        print(f"gradekit {_version()}")
+        parser.exit()
 
 
 def _common() -> argparse.ArgumentParser:
@@ -98,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gradekit", description=(__doc__ or "").splitlines()[0], parents=[common]
     )
-    parser.add_argument("--version", action="version", version=f"gradekit {_version()}")
+    parser.add_argument("--version", action=_PrintVersion, help="show the kit's version and exit")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, text: str) -> argparse.ArgumentParser:

@@ -42,7 +42,7 @@ def as_array(value: Any, *, what: str) -> np.ndarray:
     """The student's result as a float64 array, or a failed check saying why it is not one."""
     if value is None:
         fail(f"{what} returned None (is a `return` missing?)")
-    if hasattr(value, "detach"):  # a torch tensor
+    if hasattr(value, "detach"):  # a tensor that records gradients: its values
         value = value.detach().numpy()
     try:
         array = np.asarray(value, dtype=np.float64)
@@ -68,7 +68,7 @@ def check_close(
         got: The student's result.
         expected: The oracle's result.
         what: The compared quantity, e.g. ``"relu(x)"`` or ``"dW[0] from backward"``.
-        oracle: Who computed ``expected``, e.g. ``"torch.relu"``.
+        oracle: Who computed ``expected``, e.g. ``"the reference"`` or ``"central differences"``.
         on: The input, described without its values, e.g. ``"an input of shape (4, 3)"``.
         rtol: Relative tolerance.
         atol: Absolute tolerance.

@@ -6,11 +6,14 @@ a warning, a type name) could carry them, and would be stored in the autograded 
 shown in the feedback. :class:`Disclosure` lets through only what cannot:
 
 - names: identifiers that appear in the notebook's own source (fixed before any hidden input
-  exists) or in a fixed vocabulary of Python's and NumPy's type and exception names;
-- messages: the common messages of Python and NumPy, recognised by a table of patterns and
-  rebuilt from parts checked one by one (names as above, small integers, shapes of small
-  integers), or text that appears verbatim as a string in the notebook's source (the student's
-  own ``raise ValueError("...")``); any other message is withheld, and says so;
+  exists) or in a fixed vocabulary of Python's and NumPy's type and exception names, and those
+  the course declares for the other libraries its assignment uses
+  (:class:`gradekit.core.libraries.Libraries`);
+- messages: the common messages of Python and NumPy, and those the course declares for its
+  libraries, recognised by a table of patterns and rebuilt from parts checked one by one (names
+  as above, small integers, shapes of small integers), or text that appears verbatim as a string
+  in the notebook's source (the student's own ``raise ValueError("...")``); any other message is
+  withheld, and says so;
 - locations: a line of a cell the trusted side sent, nothing else.
 
 So a message carries at most a few bits that depend on the hidden inputs (which of the
@@ -22,10 +25,13 @@ from __future__ import annotations
 import ast
 import builtins
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
+
+from gradekit.core.libraries import NO_LIBRARIES, Libraries
 
 #: Integers a message may show (array sizes, indices, argument counts of the checks' inputs).
 SMALL = 1000
@@ -58,12 +64,6 @@ _VOCABULARY = frozenset(
     "numpy.float64",
     "numpy.int64",
     "numpy.bool_",
-    "Float",
-    "Double",
-    "Long",
-    "Tensor",
-    "torch.Tensor",
-    "Parameter",
     "LinAlgError",
     "AxisError",
     "ufunc",
@@ -194,16 +194,6 @@ _MESSAGES: dict[str, tuple[str, ...]] = {
     ),
     "OverflowError": ("math range error", "(34, 'Numerical result out of range')"),
     "LinAlgError": ("Singular matrix",),
-    # PyTorch's (the torch items of a course): autograd, losses, shapes and dtypes.
-    "RuntimeError": (
-        "element 0 of tensors does not require grad and does not have a grad_fn",
-        "all elements of input should be between 0 and 1",
-        "a leaf Variable that requires grad is being used in an in-place operation.",
-        "mat1 and mat2 shapes cannot be multiplied ({int:a}x{int:b} and {int:c}x{int:d})",
-        "mat1 and mat2 must have the same dtype, but got {name:a} and {name:b}",
-        "The size of tensor a ({int:a}) must match the size of tensor b ({int:b}) at "
-        "non-singleton dimension {int:c}",
-    ),
     "ModuleNotFoundError": ("No module named '{name:a}'",),
     "ImportError": ("cannot import name '{name:a}' from '{name:b}'",),
     "SyntaxError": ("invalid syntax", "unexpected EOF while parsing", "'(' was never closed"),
@@ -217,7 +207,9 @@ _WARNINGS = (
     "Mean of empty slice.",
     "Degrees of freedom <= 0 for slice",
 )
-_COMPILED = {kind: [_Template.of(t) for t in templates] for kind, templates in _MESSAGES.items()}
+_COMPILED = {
+    kind: tuple(_Template.of(t) for t in templates) for kind, templates in _MESSAGES.items()
+}
 _COMPILED_WARNINGS = [_Template.of(t) for t in _WARNINGS]
 #: Exceptions and warnings that may be named whatever the notebook defines.
 _KNOWN_KINDS = frozenset(
@@ -236,15 +228,25 @@ class Disclosure:
         names: Identifiers of the notebook's source.
         strings: String constants of the notebook's source.
         cells: Key of each cell the trusted side sent -> its number of lines.
+        declared: Type names the course declares for its libraries.
+        messages: Exception type -> the templates of the messages that may be shown (Python's
+            and NumPy's, and those the course declares).
     """
 
     names: frozenset[str]
     strings: frozenset[str]
     cells: dict[str, int]
+    declared: frozenset[str] = frozenset()
+    messages: Mapping[str, tuple[_Template, ...]] = field(
+        default_factory=lambda: MappingProxyType(_COMPILED)
+    )
 
     @classmethod
-    def of(cls, cells: Iterable[tuple[str, str]]) -> Disclosure:
-        """From the notebook's cells as sent to the student's process: ``(key, source)``."""
+    def of(
+        cls, cells: Iterable[tuple[str, str]], *, libraries: Libraries = NO_LIBRARIES
+    ) -> Disclosure:
+        """From the notebook's cells as sent to the student's process: ``(key, source)``, and
+        what the course declares of its libraries (their type names and messages)."""
         names: set[str] = set()
         strings: set[str] = set()
         lines = {}
@@ -268,19 +270,33 @@ class Disclosure:
                     names.update(node.name.split("."))
                 elif isinstance(node, ast.Constant) and isinstance(node.value, str):
                     strings.add(node.value[: MAX_TEXT + 1])
-        return cls(frozenset(names), frozenset(strings), lines)
+        messages = dict(_COMPILED)
+        for kind, templates in libraries.messages.items():
+            messages[kind] = messages.get(kind, ()) + tuple(_Template.of(t) for t in templates)
+        return cls(
+            frozenset(names),
+            frozenset(strings),
+            lines,
+            frozenset(libraries.type_names),
+            messages,
+        )
 
     def name(self, text: object, default: str = "object") -> str:
         """``text`` if it is a name the notebook or Python defines, else ``default``."""
         if isinstance(text, str) and (
-            text in self.names or text in _VOCABULARY or text.split(".")[-1] in self.names
+            text in self.names
+            or text in _VOCABULARY
+            or text in self.declared
+            or text.split(".")[-1] in self.names
         ):
             return text
         return default
 
     def kind(self, text: object) -> str:
         """An exception or warning type's name, if it may be shown."""
-        if isinstance(text, str) and (text in _KNOWN_KINDS or text in self.names):
+        if isinstance(text, str) and (
+            text in _KNOWN_KINDS or text in self.names or text in self.declared
+        ):
             return text
         return "an exception of another type"
 
@@ -295,7 +311,7 @@ class Disclosure:
         """The message of an exception of type ``kind``, or why it is not shown."""
         if not isinstance(text, str):
             return ""
-        shown = self._known(text, _COMPILED.get(kind, ()))
+        shown = self._known(text, self.messages.get(kind, ()))
         return shown if shown is not None else f"({WITHHELD})"
 
     def warning(self, category: object, text: object, where: object) -> str:

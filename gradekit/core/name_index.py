@@ -105,7 +105,7 @@ class NameIndex:
         if key not in self._relevant:
             if targets.targets not in self._relevant_stars:
                 # A star import matters if it is at or under a target (one is enough), or above
-                # one (``from sklearn import *`` and ``sklearn.neural_network``).
+                # one (``from pkg import *`` and ``pkg.sub``).
                 self._relevant_stars[targets.targets] = targets.relevant(list(self.stars))
             modules = targets.relevant(list(self.imported.get(name, {})))
             stars = [f"{star}.{name}" for star in self._relevant_stars[targets.targets]]

@@ -43,7 +43,7 @@ class SourceCell:
     """A code cell's definitions, ready to be executed in the student's process.
 
     Attributes:
-        key: Readable name used in messages and tracebacks (``cell 7 'neural_network'``).
+        key: Readable name used in messages and tracebacks (``cell 7 'gradients'``).
         source: The kept statements, in order.
         dropped: How many top-level statements were left out as work (not definitions).
         syntax_error: The parse error, if the cell is not valid Python (then ``source`` is empty).

@@ -1,11 +1,11 @@
 """Which student process runs which grade cell's checks, and what reference code it may hold.
 
 A check of a later item often runs the student's code with *reference* versions of earlier items
-(so that a bug in ``relu`` is not charged again in ``NeuralNetwork.forward``), and some checks put
+(so that a bug in ``relu`` is not charged again in ``Model.forward``), and some checks put
 reference objects into the student's process. Reference code in a student's process is reachable
 by the student's code, so a process may hold the reference modules of items that are *not*
-graded in it, never of one that is. Packages a cell's checks must not find (``torch`` for an item
-written from scratch) are absent from its process altogether.
+graded in it, never of one that is. Packages a cell's checks must not find (a library that would
+do the work of an item written from scratch) are absent from its process altogether.
 
 The course declares this (:class:`Assignment`: per grade cell, the names it grades, the
 reference names its checks need, the packages it runs without; per reference module, the grade
@@ -21,6 +21,8 @@ import ast
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from gradekit.core.libraries import NO_LIBRARIES, Libraries
 
 
 class PlanError(ValueError):
@@ -54,11 +56,15 @@ class Assignment:
         reference: Folder of the reference package (a flat package of modules), if any.
         answers: Reference module name -> grade ids whose answers it computes. Only these
             modules may be shipped to a student's process.
+        libraries: What the engine must know of the libraries beyond Python and NumPy that the
+            assignment uses: how to seed them, their array types that cross to the student's
+            process, their type names and messages the feedback may show.
     """
 
     cells: dict[str, CellRule] = field(default_factory=dict)
     reference: Path | None = None
     answers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    libraries: Libraries = NO_LIBRARIES
 
     def rule(self, grade_id: str) -> CellRule:
         return self.cells.get(grade_id, CellRule())

@@ -58,8 +58,8 @@ class Rule:
     """One thing an item may not use, and the sentence of the assignment's rule it breaks.
 
     Attributes:
-        target: A module with its submodules (``torch``, ``sklearn.neural_network``), or a text
-            that may not appear in a string (``reference_impl``).
+        target: A module with its submodules (``pkg``, ``pkg.sub``), or a text
+            that may not appear in a string (the reference package's name).
         sentence: The rule, as the release states it (``from-scratch items are written with
             NumPy``).
     """
@@ -92,7 +92,7 @@ class Shortcut:
 
     Attributes:
         name: The graded name whose definitions lead to it.
-        what: What is used (``uses torch.relu``, ``uses eval, which runs code from a string``).
+        what: What is used (``uses pkg.relu``, ``uses eval, which runs code from a string``).
         line: Its line in its cell.
         cell: The cell (``cell 14 'activation_functions'``).
         rule: The sentence of the rule it breaks.
@@ -214,7 +214,7 @@ class _Search:
             self._unit(index, root, via)
 
     def _imported_root(self, name: str) -> None:
-        """A graded name that is itself imported (``from torch import relu``)."""
+        """A graded name that is itself imported (``from pkg import relu``)."""
         definitions = self.definitions
         places = dict(definitions.imported.get(name, {}))
         places |= {f"{star}.{name}": place for star, place in definitions.stars.items()}

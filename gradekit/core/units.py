@@ -34,8 +34,8 @@ class Reference:
 
     Attributes:
         name: The global name.
-        attributes: The attributes read after it (``("nn", "functional")`` for
-            ``torch.nn.functional``).
+        attributes: The attributes read after it (``("linalg", "norm")`` for
+            ``np.linalg.norm``).
         line: Line in its cell.
         load_time: Whether it is evaluated when the definitions load rather than when a
             function is called.

@@ -89,7 +89,9 @@ class GradeKit(LoggingConfigurable):
     preload = List(
         Unicode(),
         list(Limits.preload),
-        help="Modules the sandbox's fork server imports once, for every student process.",
+        help="Modules the sandbox's fork servers import once, for every student process and "
+        "kernel: what the course's notebooks and checks import (default: numpy alone; a module "
+        "not listed is imported by each process that needs it).",
     ).tag(config=True)
     isolation = Unicode(
         "auto",

@@ -2,13 +2,13 @@
 
 - The due date of each assignment is set in ``nbgrader_config.py``::
 
-      c.GradeKit.due_dates = {"mlp_from_scratch": "2026-03-08 23:59:00 Europe/Paris"}
+      c.GradeKit.due_dates = {"hw1": "2026-03-08 23:59:00 Europe/Paris"}
 
   (read by :func:`parse_time`; a date without a time zone is UTC, as in nbgrader).
 - Per-student extensions are rows of ``extensions.csv`` in the course folder::
 
       student_id,assignment,extension
-      alice,mlp_from_scratch,2 days
+      alice,hw1,2 days
       bob,,36 hours
 
   (an empty ``assignment`` means every assignment; ``extension`` is a sum of weeks, days, hours

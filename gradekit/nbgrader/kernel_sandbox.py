@@ -5,7 +5,7 @@
 (:mod:`gradekit.sandbox.zygote`) that runs under the same isolation as the grading worker
 (:func:`gradekit.sandbox.isolation.choose_isolation`) and has already imported ipykernel and the
 modules of ``GradeKit.preload``: a kernel is ready in a fraction of a second instead of paying for
-importing torch and scikit-learn in every notebook.
+importing those libraries in every notebook.
 
 What the kernel sees: no network, no view of the course folder (gradebook, source, graders,
 reference, other students), the Python installation read-only, a fresh private home (its working

@@ -33,7 +33,7 @@ def manual_grade(
 
     Args:
         course: The course whose gradebook is read.
-        assignment: The assignment, e.g. ``mlp_from_scratch``.
+        assignment: The assignment, e.g. ``hw1``.
         student: The student id.
         notebook: The notebook's name without ``.ipynb``.
         grade_id: The cell's nbgrader grade id, e.g. ``reflection_nonlinearity``.

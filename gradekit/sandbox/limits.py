@@ -25,7 +25,7 @@ class Limits:
         max_restarts: How often a crashed or timed-out process is restarted for later checks.
         isolation: ``auto`` (the strongest available), ``bubblewrap`` or ``rlimits``.
         preload: Modules a fork server imports once for all workers (empty: one process per
-            worker, no fork server).
+            worker, no fork server); the course lists what its notebooks and checks import.
     """
 
     call_timeout: float = 30.0
@@ -36,4 +36,4 @@ class Limits:
     max_response_mb: int = 16
     max_restarts: int = 4
     isolation: str = "auto"
-    preload: tuple[str, ...] = ("numpy", "torch", "torch._dynamo", "matplotlib.pyplot")
+    preload: tuple[str, ...] = ("numpy",)

@@ -4,8 +4,8 @@
 
     student = Student(submission, substitute=["relu"])  # reference relu inside these calls
     student.call("relu", x)                            # -> numpy array (plain data)
-    net = student.new("NeuralNetwork", [2, 3, 1])      # -> RemoteObject (stays in the worker)
-    net.call("forward", X); net.get("weights"); net.set("weights", [...])
+    model = student.new("Model", [2, 3, 1])            # -> RemoteObject (stays in the worker)
+    model.call("forward", X); model.get("weights"); model.set("weights", [...])
 
 Everything returned is plain data decoded on this side; the comparisons are the graders' job.
 Failures of the student's code arrive as the exceptions of :mod:`gradekit.sandbox.problems`.
@@ -50,7 +50,9 @@ def invoke_in(
         args: Positional arguments (plain data or :class:`RemoteObject`).
         kwargs: Keyword arguments.
         ref: The object whose method to call.
-        seed: Seed NumPy, ``random`` and torch in the worker right before the call.
+        seed: Seed ``random``, NumPy and the course's seed functions
+            (:attr:`gradekit.core.libraries.Libraries.seed_functions`) in the worker right
+            before the call.
         return_args: Also return the arguments as they are after the call (mutation checks).
         substitute: Names replaced by their reference versions during the call.
         timeout: Seconds allowed (default: ``Limits.call_timeout``).
@@ -70,9 +72,10 @@ def invoke_in(
     message = {
         "op": "call",
         "target": target,
-        "args": wire.encode([_plain(arg, submission) for arg in args]),
+        "args": wire.encode([_plain(arg, submission) for arg in args], arrays=submission.arrays),
         "kwargs": wire.encode(
-            {key: _plain(value, submission) for key, value in (kwargs or {}).items()}
+            {key: _plain(value, submission) for key, value in (kwargs or {}).items()},
+            arrays=submission.arrays,
         ),
         "seed": seed,
         "return_args": return_args,
@@ -208,7 +211,7 @@ class RemoteObject:
             "op": "set",
             "ref": self.handle_in(submission),
             "attr": attribute,
-            "value": wire.encode(_plain(value, submission)),
+            "value": wire.encode(_plain(value, submission), arrays=submission.arrays),
         }
         submission.request(message, f"setting {self.type_name}.{attribute}")
 

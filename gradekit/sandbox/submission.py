@@ -16,12 +16,14 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from gradekit.core.disclosure import Disclosure, cap
+from gradekit.core.libraries import NO_LIBRARIES, Libraries
 from gradekit.core.loading_rule import python_source
 from gradekit.core.notebook import Notebook, SourceCell, code_cells, definition_cells
 from gradekit.core.plans import ReferencePackage
 from gradekit.sandbox import wire
 from gradekit.sandbox.budget import UNLIMITED, Budget
 from gradekit.sandbox.channels import Channel, SandboxLost, WorkerGone, WorkerTimeout
+from gradekit.sandbox.declared import ArrayTypes
 from gradekit.sandbox.limits import Limits
 from gradekit.sandbox.loading import MAX_LOAD_ERRORS, LoadReport, read_load_report
 from gradekit.sandbox.problems import (
@@ -59,6 +61,8 @@ class Submission:
             ``def`` and ``class``).
         budget: The submission's wall-clock budget: no wait on the student's process lasts
             past its end, and after it every request fails at once, saying why.
+        libraries: What the course declares of the libraries beyond NumPy its code uses (seed
+            functions, array types, the type names and messages its feedback may show).
     """
 
     def __init__(
@@ -73,8 +77,11 @@ class Submission:
         without: Iterable[str] = (),
         needed: Iterable[str] | None = None,
         budget: Budget = UNLIMITED,
+        libraries: Libraries = NO_LIBRARIES,
     ):
         self.notebook = notebook
+        self.libraries = libraries
+        self.arrays = ArrayTypes(libraries.array_types)
         self.budget = budget
         self.without = tuple(without)
         self.needed = None if needed is None else tuple(needed)
@@ -83,7 +90,7 @@ class Submission:
         # text, fixed before any hidden input exists; line numbers are those of what is sent.
         written = [(key, python_source(source) or "") for key, source in code_cells(notebook)]
         sent = [(cell.key, cell.source) for cell in self.cells]
-        self.disclosure = Disclosure.of([*written, *sent])
+        self.disclosure = Disclosure.of([*written, *sent], libraries=libraries)
         self.limits = limits
         self._start_channel = start_channel
         self._support_files = support_files or {}
@@ -146,7 +153,8 @@ class Submission:
         self._channel = channel
         loading = False
         try:
-            self._raw({"op": "hello"}, self.limits.load_timeout, "starting Python")
+            hello = {"op": "hello", "libraries": self.libraries.as_data()}
+            self._raw(hello, self.limits.load_timeout, "starting Python")
             if self._reference is not None:
                 self._raw(
                     {
@@ -324,4 +332,4 @@ class Submission:
                 if self.sandbox_losses > MAX_SANDBOX_LOSSES:
                     raise
                 continue  # the same request in a fresh sandbox, free of charge
-            return wire.decode(value)
+            return wire.decode(value, arrays=self.arrays)

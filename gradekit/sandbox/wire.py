@@ -3,10 +3,11 @@
 Messages are JSON. An array travels as its dtype string, shape and base64 bytes (plain kinds
 only, never objects), so the trusted side never unpickles anything the student's process
 produced: a value from the student is always one of ``None``, ``bool``, ``int``, ``float``,
-``str``, ``list``, ``tuple``, ``dict``, ``numpy.ndarray``, a NumPy scalar, a ``torch.Tensor``
-(rebuilt from an array), a :class:`RemoteRef` (an object that stays in the student's process) or
-an :class:`Opaque` description of something that cannot be sent (its type name and a short
-``repr``).
+``str``, ``list``, ``tuple``, ``dict``, ``numpy.ndarray``, a NumPy scalar, a value of an array
+type the course declared (:class:`gradekit.core.libraries.ArrayType`: rebuilt from an array by
+the function the course named, see :class:`gradekit.sandbox.declared.ArrayTypes`), a
+:class:`RemoteRef` (an object that stays in the student's process) or an :class:`Opaque`
+description of something that cannot be sent (its type name and a short ``repr``).
 
 Decoding is the trusted side's only work on what a student's process sends, and that process can
 write any bytes to its end of the channel: :func:`loads` and :func:`decode` spend time and memory
@@ -28,6 +29,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from gradekit.sandbox.declared import NO_ARRAY_TYPES, ArrayTypes, RebuildError
 
 #: Longest ``repr`` kept for a value that cannot be sent.
 REPR_LIMIT = 200
@@ -108,7 +111,9 @@ def _float(value: float) -> Any:
     return value if math.isfinite(value) else {"__float__": repr(value)}
 
 
-def encode(value: Any, keep: Any = None, depth: int = 0) -> Any:
+def encode(
+    value: Any, keep: Any = None, depth: int = 0, *, arrays: ArrayTypes = NO_ARRAY_TYPES
+) -> Any:
     """Turn ``value`` into JSON-compatible data.
 
     Args:
@@ -117,6 +122,7 @@ def encode(value: Any, keep: Any = None, depth: int = 0) -> Any:
             (the worker keeps them in its handle table) or ``None`` to describe them as
             :class:`Opaque`.
         depth: Current nesting depth (internal).
+        arrays: The array types the course declared (sent as arrays).
 
     Returns:
         A structure of dicts, lists, strings and numbers.
@@ -137,24 +143,23 @@ def encode(value: Any, keep: Any = None, depth: int = 0) -> Any:
         if not _sendable(value.dtype):
             return {"__opaque__": [f"numpy.ndarray[{value.dtype}]", _safe_repr(value)]}
         return {"__ndarray__": _array_to_data(value)}
-    if type(value).__module__.startswith("torch") and type(value).__name__ in {
-        "Tensor",
-        "Parameter",
-    }:
-        array = value.detach().cpu().numpy()
-        return {
-            "__tensor__": _array_to_data(array),
-            "requires_grad": bool(value.requires_grad),
-        }
     if isinstance(value, list | tuple):
-        items = [encode(item, keep, depth + 1) for item in value]
+        items = [encode(item, keep, depth + 1, arrays=arrays) for item in value]
         return items if isinstance(value, list) else {"__tuple__": items}
     if isinstance(value, dict):
         return {
             "__dict__": [
-                [encode(k, keep, depth + 1), encode(v, keep, depth + 1)] for k, v in value.items()
+                [
+                    encode(k, keep, depth + 1, arrays=arrays),
+                    encode(v, keep, depth + 1, arrays=arrays),
+                ]
+                for k, v in value.items()
             ]
         }
+    described = arrays.describe(value) if arrays.declared else None
+    if described is not None and _sendable(described[1].dtype):
+        name, array, attributes = described
+        return {"__array__": [name, _array_to_data(array), attributes]}
     if keep is not None:
         ref = keep(value)
         if ref is not None:
@@ -173,13 +178,14 @@ def _safe_repr(value: Any) -> str:
         return "<repr failed>"
 
 
-def decode(data: Any, resolve: Any = None) -> Any:
+def decode(data: Any, resolve: Any = None, *, arrays: ArrayTypes = NO_ARRAY_TYPES) -> Any:
     """Rebuild a value from :func:`encode`'s output.
 
     Args:
         data: JSON-compatible data.
         resolve: Called with a :class:`RemoteRef` to turn it into a local object (the worker
             resolves its handles); ``None`` keeps references as :class:`RemoteRef`.
+        arrays: The array types the course declared (any other is a :class:`WireError`).
 
     Returns:
         The decoded value.
@@ -189,7 +195,7 @@ def decode(data: Any, resolve: Any = None) -> Any:
     """
     try:
         with _no_cyclic_gc():
-            return _Decoder(resolve).decode(data, 0)
+            return _Decoder(resolve, arrays).decode(data, 0)
     except WireError:
         raise
     except (TypeError, ValueError, KeyError, IndexError, AttributeError) as error:
@@ -199,8 +205,9 @@ def decode(data: Any, resolve: Any = None) -> Any:
 class _Decoder:
     """One message's decoding, counting the values it builds."""
 
-    def __init__(self, resolve: Any):
+    def __init__(self, resolve: Any, arrays: ArrayTypes):
         self.resolve = resolve
+        self.arrays = arrays
         self.values = 0
 
     def decode(self, data: Any, depth: int) -> Any:
@@ -223,11 +230,8 @@ class _Decoder:
             if array.shape != ():
                 raise WireError("a NumPy scalar must have the shape ()")
             return array[()]
-        if "__tensor__" in data:
-            import torch  # only a message that carries a tensor needs torch
-
-            tensor = torch.from_numpy(_array_from_data(data["__tensor__"]))
-            return tensor.requires_grad_(True) if data.get("requires_grad") is True else tensor
+        if "__array__" in data:
+            return self._declared_array(data["__array__"])
         if "__float__" in data:
             text = data["__float__"]
             if text not in ("nan", "inf", "-inf"):
@@ -251,6 +255,26 @@ class _Decoder:
             type_name, text = _list(data["__opaque__"])
             return Opaque(_name(type_name), _name(text))
         raise WireError("unknown tag in message")
+
+    def _declared_array(self, payload: Any) -> Any:
+        """A value of a declared array type: its name must be declared, its attributes among
+        the declared ones and plain (bounded work: at most as many as the course declared)."""
+        name, array, attributes = _list(payload)
+        kind = self.arrays.declared.get(name) if isinstance(name, str) else None
+        if kind is None:
+            raise WireError("an array of a type the course does not declare")
+        if not isinstance(attributes, dict) or len(attributes) > len(kind.attributes):
+            raise WireError("malformed array attributes")
+        self._count(len(attributes))
+        for key, value in attributes.items():
+            if key not in kind.attributes or not isinstance(value, _PLAIN):
+                raise WireError("malformed array attributes")
+            if isinstance(value, str) and len(value) > MAX_NAME:
+                raise WireError("malformed array attributes")
+        try:
+            return self.arrays.rebuild(name, _array_from_data(array), attributes)
+        except RebuildError as error:
+            raise WireError(str(error)) from error
 
     def _count(self, values: int) -> None:
         self.values += values

@@ -17,7 +17,6 @@ import ast
 import builtins
 import contextlib
 import os
-import random
 import shutil
 import signal
 import sys
@@ -28,7 +27,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from gradekit.sandbox import wire
+from gradekit.core.libraries import ArrayType
+from gradekit.sandbox import declared, wire
 
 _MISSING = object()
 #: Longest exception or warning message sent back (the trusted side decides what to show).
@@ -64,6 +64,10 @@ class Worker:
         self._ids: dict[int, int] = {}
         self.reference: Any = None
         self.time_limits = time_limits
+        #: What the course declared of its libraries (:class:`gradekit.core.libraries.Libraries`,
+        #: sent with ``hello``): array types that travel as arrays, functions that seed.
+        self.arrays = declared.NO_ARRAY_TYPES
+        self.seed_functions: tuple[str, ...] = ()
 
     # -- request dispatch -------------------------------------------------------------------
 
@@ -87,14 +91,20 @@ class Worker:
 
     def encode(self, value: Any) -> Any:
         """Plain data for ``value``; objects that are not plain data stay here as handles."""
-        return wire.encode(value, keep=self._keep)
+        return wire.encode(value, keep=self._keep, arrays=self.arrays)
 
     def decode(self, data: Any) -> Any:
-        return wire.decode(data, resolve=self._resolve)
+        return wire.decode(data, resolve=self._resolve, arrays=self.arrays)
 
     # -- operations ---------------------------------------------------------------------------
 
     def op_hello(self, request: dict[str, Any]) -> Any:
+        """Say who we are; take the course's declarations of its libraries, if sent."""
+        libraries = request.get("libraries") or {}
+        self.arrays = declared.ArrayTypes(
+            ArrayType.from_data(kind) for kind in libraries.get("array_types", [])
+        )
+        self.seed_functions = tuple(libraries.get("seed_functions", []))
         return {"pid": os.getpid(), "python": sys.version.split()[0]}
 
     def op_install_package(self, request: dict[str, Any]) -> Any:
@@ -127,7 +137,7 @@ class Worker:
         args = self.decode(request.get("args", []))
         kwargs = self.decode(request.get("kwargs", {}))
         if request.get("seed") is not None:
-            self._seed(int(request["seed"]))
+            declared.seed(int(request["seed"]), self.seed_functions)
         with self._substituted(request.get("substitute", [])):
             result = function(*args, **kwargs)
         answer = {"result": result}
@@ -192,14 +202,6 @@ class Worker:
         return _Substitution(
             self.namespace, {name: getattr(self.reference, name) for name in names}
         )
-
-    def _seed(self, seed: int) -> None:
-        random.seed(seed)
-        import numpy as np
-
-        np.random.seed(seed)
-        if "torch" in sys.modules:
-            sys.modules["torch"].manual_seed(seed)
 
     def _keep(self, value: Any) -> wire.RemoteRef:
         handle = self._ids.get(id(value))

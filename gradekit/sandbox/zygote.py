@@ -1,7 +1,7 @@
 """A fork server inside the sandbox: one process imports the heavy modules once, then forks a fresh
 grading worker, or a fresh Jupyter kernel, for every notebook.
 
-Importing torch, scikit-learn and ipykernel costs seconds; forking a process that already did costs
+Importing large libraries and ipykernel costs seconds; forking a process that already did costs
 milliseconds. The zygote runs confined like any worker; the trusted side
 (:mod:`gradekit.sandbox.fork_server`) talks to it over a Unix socket, one command per message:
 

@@ -4,20 +4,57 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 import time
+import types
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from gradekit.core.libraries import ArrayType
 from gradekit.sandbox import wire
+from gradekit.sandbox.declared import NO_ARRAY_TYPES, ArrayTypes
 
 
-def roundtrip(value):
-    return wire.decode(wire.loads(wire.dumps({"v": wire.encode(value)}))["v"])
+def roundtrip(value, arrays=NO_ARRAY_TYPES):
+    message = wire.dumps({"v": wire.encode(value, arrays=arrays)})
+    return wire.decode(wire.loads(message)["v"], arrays=arrays)
+
+
+class Box:
+    """An array type of a library the engine does not know (a course declares it)."""
+
+    def __init__(self, values: np.ndarray, frozen: bool = False):
+        self.values = values
+        self.frozen = frozen
+
+    def numpy(self) -> np.ndarray:
+        return self.values
+
+
+class StubbornBox(Box):
+    def numpy(self) -> np.ndarray:
+        raise RuntimeError("no")
+
+
+#: The library, as a course's array type names it: ``boxlib.Box``, rebuilt by ``boxlib.box``.
+BOXLIB = types.ModuleType("boxlib")
+BOXLIB.Box = Box  # type: ignore[attr-defined]
+BOXLIB.box = lambda values: Box(values)  # type: ignore[attr-defined]
+BOXES = ArrayType(
+    name="boxlib.Box", from_numpy="boxlib.box", to_numpy=("numpy",), attributes=("frozen",)
+)
+#: A standard module no test imports: the trusted side must never import it for a message.
+NEVER_IMPORTED = "tabnanny"
+
+
+@pytest.fixture
+def boxlib(monkeypatch: pytest.MonkeyPatch) -> ArrayTypes:
+    monkeypatch.setitem(sys.modules, "boxlib", BOXLIB)
+    return ArrayTypes([BOXES])
 
 
 @given(
@@ -47,10 +84,71 @@ def test_numpy_scalar_keeps_its_type():
     assert isinstance(back, np.float64) and back == 1.5
 
 
-def test_tensor_comes_back_as_tensor():
-    back = roundtrip(torch.tensor([[1.0, 2.0]], requires_grad=True))
-    assert isinstance(back, torch.Tensor) and back.requires_grad
-    assert back.detach().tolist() == [[1.0, 2.0]]
+def test_a_declared_array_type_comes_back_as_itself_with_its_attributes(boxlib):
+    back = roundtrip({"box": Box(np.arange(6.0).reshape(2, 3), frozen=True)}, boxlib)["box"]
+    assert isinstance(back, Box) and back.frozen is True
+    np.testing.assert_array_equal(back.values, np.arange(6.0).reshape(2, 3))
+
+
+def test_an_undeclared_array_type_is_described_not_rebuilt(boxlib):
+    back = roundtrip(Box(np.zeros(2)))
+    assert isinstance(back, wire.Opaque)
+
+
+def test_a_value_whose_conversion_fails_is_described_not_sent(boxlib):
+    assert isinstance(roundtrip(StubbornBox(np.zeros(2)), boxlib), wire.Opaque)
+
+
+def test_encoding_imports_no_declared_package():
+    arrays = ArrayTypes([ArrayType(name=f"{NEVER_IMPORTED}.Array", from_numpy="numpy.asarray")])
+    assert NEVER_IMPORTED not in sys.modules
+    assert isinstance(roundtrip(object(), arrays), wire.Opaque)
+    assert NEVER_IMPORTED not in sys.modules
+
+
+def _declared_array(name, attributes=None) -> dict:
+    data = wire.encode(np.zeros(2))["__ndarray__"]
+    return {"__array__": [name, data, {} if attributes is None else attributes]}
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        _declared_array(f"{NEVER_IMPORTED}.Array"),
+        _declared_array(["boxlib.Box"]),
+        _declared_array("boxlib.Box", {"frozen": True, "shape": 3}),
+        _declared_array("boxlib.Box", {"shape": 3}),
+        _declared_array("boxlib.Box", {"frozen": [True]}),
+        _declared_array("boxlib.Box", {"frozen": "x" * 1000}),
+        _declared_array("boxlib.Box", [True]),
+        _declared_array("boxlib.Box") | {"extra": 1, "more": 2},
+        {"__array__": ["boxlib.Box", {"__ndarray__": ["|O", [1], "AAAAAAAAAAA="]}, {}]},
+    ],
+    ids=[
+        "undeclared-type",
+        "name-not-a-string",
+        "too-many-attributes",
+        "undeclared-attribute",
+        "attribute-not-plain",
+        "attribute-too-long",
+        "attributes-not-a-dict",
+        "untagged-keys",
+        "object-array",
+    ],
+)
+def test_forged_declared_arrays_are_rejected_without_importing(boxlib, message):
+    with pytest.raises(wire.WireError):
+        wire.decode(message, arrays=boxlib)
+    assert NEVER_IMPORTED not in sys.modules
+
+
+def test_a_declared_array_the_library_cannot_rebuild_is_a_wire_error(boxlib, monkeypatch):
+    def refuses(values):
+        raise TypeError("no such dtype here")
+
+    monkeypatch.setattr(BOXLIB, "box", refuses)
+    with pytest.raises(wire.WireError):
+        wire.decode(_declared_array("boxlib.Box"), arrays=ArrayTypes([BOXES]))
 
 
 def test_other_objects_are_described_not_rebuilt():
@@ -184,25 +282,31 @@ ADVERSARIAL = {
         + "]}}"
     ),
     "many-values": lambda size: '{"value":[' + ",".join(["[1]"] * (size // 4)) + "]}",
+    "declared-arrays": lambda size: (
+        '{"value":['
+        + ",".join(['{"__array__":["boxlib.Box",["<f8",[0],""],{"frozen":true}]}'] * (size // 60))
+        + "]}"
+    ),
     "plain-floats": lambda size: '{"value":[' + ",".join(["0.5"] * (size // 4)) + "]}",
 }
 
 
-def _decode_seconds(text: str) -> float:
+def _decode_seconds(text: str, arrays: ArrayTypes) -> float:
     """CPU seconds of decoding ``text``, best of three (other work on the machine only adds)."""
     times = []
     for _ in range(3):
         started = time.process_time()
         with contextlib.suppress(wire.WireError):
-            wire.decode(wire.loads(text.encode())["value"])
+            wire.decode(wire.loads(text.encode())["value"], arrays=arrays)
         times.append(time.process_time() - started)
     return min(times)
 
 
 @pytest.mark.parametrize("build", ADVERSARIAL.values(), ids=ADVERSARIAL.keys())
-def test_decoding_work_is_bounded_and_linear(build):
+def test_decoding_work_is_bounded_and_linear(build, boxlib):
     """The CPU time of decoding grows no faster than the message (up to a bound on the values
     one message may hold); a quadratic decoder takes 16 times as long for 4 times the bytes."""
-    small, large = _decode_seconds(build(1 << 20)), _decode_seconds(build(4 << 20))
+    small = _decode_seconds(build(1 << 20), boxlib)
+    large = _decode_seconds(build(4 << 20), boxlib)
     assert large < 5.0, f"{large:.2f} s of CPU for a 4 MiB message"
     assert large < 6 * small + 0.1, f"{small:.3f} s for 1 MiB, {large:.3f} s for 4 MiB"

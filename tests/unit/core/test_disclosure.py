@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from gradekit.core.disclosure import MAX_TEXT, WITHHELD, Disclosure, cap
+from gradekit.core.libraries import Libraries
 from gradekit.core.notebook import notebook_from_dict
 from gradekit.core.plans import ReferencePackage
 from gradekit.sandbox.limits import Limits
@@ -70,36 +71,84 @@ DISCLOSURE = Disclosure.of([("cell 1 'activations'", SOURCE)])
         pytest.param("ValueError", "[[0.125, -1.5], [2.25, 0.0]]", False, id="input-values"),
         pytest.param("KeyError", "'0.125'", False, id="key-made-of-a-value"),
         pytest.param("ValueError", "x must be 2-D ", False, id="literal-plus-a-space"),
-        pytest.param(
-            "RuntimeError",
-            "element 0 of tensors does not require grad and does not have a grad_fn",
-            True,
-            id="torch-detached",
-        ),
-        pytest.param(
-            "RuntimeError",
-            "mat1 and mat2 shapes cannot be multiplied (16x2 and 10x2)",
-            True,
-            id="torch-shapes",
-        ),
-        pytest.param(
-            "RuntimeError",
-            "mat1 and mat2 must have the same dtype, but got Double and Float",
-            True,
-            id="torch-dtypes",
-        ),
-        pytest.param(
-            "RuntimeError",
-            "mat1 and mat2 must have the same dtype, but got q0_125 and Float",
-            False,
-            id="torch-dtype-not-a-dtype",
-        ),
     ],
 )
 def test_a_message_is_shown_only_when_it_cannot_carry_hidden_inputs(kind, message, shown):
     assert (DISCLOSURE.message(kind, message) == message) is shown
     if not shown:
         assert DISCLOSURE.message(kind, message) == f"({WITHHELD})"
+
+
+#: A library the engine does not know, as a course declares it: its type names and messages.
+FRAMES = Libraries(
+    type_names=frozenset({"Frame", "Float32"}),
+    messages={"RuntimeError": ("frame of {int:a} rows cannot hold {name:b} values",)},
+)
+WITH_FRAMES = Disclosure.of([("cell 1 'activations'", SOURCE)], libraries=FRAMES)
+
+
+@pytest.mark.parametrize(
+    ("disclosure", "kind", "message", "shown"),
+    [
+        pytest.param(
+            WITH_FRAMES,
+            "RuntimeError",
+            "frame of 3 rows cannot hold Float32 values",
+            True,
+            id="declared",
+        ),
+        pytest.param(
+            DISCLOSURE,
+            "RuntimeError",
+            "frame of 3 rows cannot hold Float32 values",
+            False,
+            id="not-declared",
+        ),
+        pytest.param(
+            WITH_FRAMES,
+            "RuntimeError",
+            "frame of 3 rows cannot hold q0_125 values",
+            False,
+            id="declared-with-a-part-not-a-name",
+        ),
+        pytest.param(
+            WITH_FRAMES,
+            "RuntimeError",
+            "frame of 31337 rows cannot hold Float32 values",
+            False,
+            id="declared-with-a-large-integer",
+        ),
+        pytest.param(
+            WITH_FRAMES,
+            "ValueError",
+            "frame of 3 rows cannot hold Float32 values",
+            False,
+            id="declared-for-another-type",
+        ),
+        pytest.param(
+            WITH_FRAMES,
+            "IndexError",
+            "index 3 is out of bounds for axis 0 with size 3",
+            True,
+            id="numpy-still-known",
+        ),
+    ],
+)
+def test_a_library_message_is_shown_only_when_the_course_declares_it(
+    disclosure, kind, message, shown
+):
+    assert (disclosure.message(kind, message) == message) is shown
+
+
+@pytest.mark.parametrize(
+    ("disclosure", "expected"),
+    [
+        pytest.param(WITH_FRAMES, "Frame", id="declared"),
+        pytest.param(DISCLOSURE, "object", id="not-declared"),
+    ],
+)
+def test_a_library_type_name_is_shown_only_when_the_course_declares_it(disclosure, expected):
+    assert disclosure.name("Frame") == expected
 
 
 @pytest.mark.parametrize(
