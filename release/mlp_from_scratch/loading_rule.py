@@ -67,7 +67,7 @@ class CellPlan:
     """What one cell contributes when its definitions load.
 
     Attributes:
-        key: The cell's readable name (``cell 7 'neural_network'``).
+        key: The cell's readable name (``cell 7 'gradients'``).
         source: The kept statements; skipped ones are ``pass`` or blank lines, so that line
             numbers match the cell.
         kept: First line -> global names it binds, for every kept statement.

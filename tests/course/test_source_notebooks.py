@@ -130,7 +130,7 @@ HIDDEN_REGION = re.compile(r"### BEGIN HIDDEN TESTS\n.*?### END HIDDEN TESTS\n?"
 HIDDEN_TAIL = re.compile(
     r"# Hidden checks: \d+ more checks? run when your notebook is graded \((?P<oracles>[^)]+)\)\.\n"
     r"### BEGIN HIDDEN TESTS\n"
-    r"from gradekit\.kernel import grade_cell\n"
+    r"from gradekit\.nbgrader\.kernel import grade_cell\n"
     r'float\(grade_cell\("(?P<grade_id>\w+)"\)\)\n'
     r"### END HIDDEN TESTS$"
 )
