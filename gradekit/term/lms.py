@@ -230,6 +230,43 @@ def _timestamp(text: str) -> datetime:
         return parse_utc(text)
 
 
+#: The presets whose naming is fixed by their LMS, by ``--lms`` value.
+_FIXED_PRESETS = {
+    lms.name: lms
+    for lms in (
+        LmsPreset(
+            name="canvas",
+            label="Canvas",
+            naming="<sortable name>_[LATE_]<user id>_<file id>_<file name>",
+            id_label="Canvas user id",
+            parse=canvas_file,
+        ),
+        LmsPreset(
+            name="moodle",
+            label="Moodle",
+            naming="<Full Name>_<participant id>_assignsubmission_file/<file> (or _<file>)",
+            id_label="Moodle participant id",
+            parse=moodle_file,
+        ),
+        LmsPreset(
+            name="blackboard",
+            label="Blackboard",
+            naming="<assignment>_<username>_attempt_<YYYY-MM-DD-HH-MM-SS>_<file name>",
+            id_label="Blackboard username",
+            parse=blackboard_file,
+        ),
+        LmsPreset(
+            name="brightspace",
+            label="Brightspace",
+            naming="<n>-<n> - <First Last> - <Mon D, YYYY HMM AM>/<file name> (or - <file name>)",
+            id_label="Brightspace name",
+            parse=brightspace_file,
+            needs_roster=True,
+        ),
+    )
+}
+
+
 def preset(name: str, *, named_regexp: str = "") -> LmsPreset:
     """The preset called ``name`` (one of :data:`PRESET_NAMES`).
 
@@ -240,39 +277,8 @@ def preset(name: str, *, named_regexp: str = "") -> LmsPreset:
     Raises:
         PresetError: If there is no such preset, or the regex preset's pattern is unusable.
     """
-    if name == "canvas":
-        return LmsPreset(
-            name="canvas",
-            label="Canvas",
-            naming="<sortable name>_[LATE_]<user id>_<file id>_<file name>",
-            id_label="Canvas user id",
-            parse=canvas_file,
-        )
-    if name == "moodle":
-        return LmsPreset(
-            name="moodle",
-            label="Moodle",
-            naming="<Full Name>_<participant id>_assignsubmission_file/<file> (or _<file>)",
-            id_label="Moodle participant id",
-            parse=moodle_file,
-        )
-    if name == "blackboard":
-        return LmsPreset(
-            name="blackboard",
-            label="Blackboard",
-            naming="<assignment>_<username>_attempt_<YYYY-MM-DD-HH-MM-SS>_<file name>",
-            id_label="Blackboard username",
-            parse=blackboard_file,
-        )
-    if name == "brightspace":
-        return LmsPreset(
-            name="brightspace",
-            label="Brightspace",
-            naming="<n>-<n> - <First Last> - <Mon D, YYYY HMM AM>/<file name> (or - <file name>)",
-            id_label="Brightspace name",
-            parse=brightspace_file,
-            needs_roster=True,
-        )
+    if name in _FIXED_PRESETS:
+        return _FIXED_PRESETS[name]
     if name == "regex":
         return LmsPreset(
             name="regex",
