@@ -11,7 +11,7 @@ import pytest
 
 from gradekit.core import loading_rule
 from gradekit.core.shortcuts import read_definitions
-from tests.unit.core.test_shortcuts import FROM_SCRATCH, notebook
+from tests.unit.fixtures.shortcut_notebooks import FROM_SCRATCH, notebook
 
 
 def cpu_seconds(work: Callable[[], object], runs: int = 3) -> float:

@@ -10,49 +10,16 @@ from dataclasses import dataclass
 
 import pytest
 
-from gradekit.core import escapes
 from gradekit.core.bindings import cell_units
-from gradekit.core.notebook import Notebook, notebook_from_dict
-from gradekit.core.shortcuts import Rule, Rules, Shortcut, describe, read_definitions
-
-NUMPY = "from-scratch items are written with NumPy"
-NO_REFERENCE = "no item may use the reference or the graders"
-DYNAMIC = "items may not load code, files or names dynamically"
-_REFERENCE = (Rule("reference_impl", NO_REFERENCE), Rule("grader_tests", NO_REFERENCE))
-FROM_SCRATCH = Rules(
-    modules=(Rule("torch", NUMPY), Rule("sklearn", NUMPY), *_REFERENCE),
-    strings=_REFERENCE,
-    escapes=escapes.ALL_KINDS,
-    escape_sentence=DYNAMIC,
+from gradekit.core.shortcuts import Rules, Shortcut, describe, read_definitions
+from tests.unit.fixtures.shortcut_notebooks import (
+    DYNAMIC,
+    FROM_SCRATCH,
+    NUMPY,
+    SETUP,
+    WITH_TORCH,
+    notebook,
 )
-WITH_TORCH = Rules(
-    modules=_REFERENCE,
-    strings=_REFERENCE,
-    escapes=escapes.ALL_KINDS - {escapes.LOOKUP},
-    escape_sentence=DYNAMIC,
-)
-SETUP = """\
-import numpy as np
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
-from sklearn.neural_network import MLPClassifier
-
-setup_plotting()
-"""
-
-
-def notebook(*sources: str, setup: str = SETUP) -> Notebook:
-    """A locked setup cell, then one solution cell per source (grade ids ``answer2``...)."""
-    cells = [_cell(setup, {"grade_id": "setup", "locked": True})]
-    for number, source in enumerate(sources, start=2):
-        cells.append(_cell(source, {"grade_id": f"answer{number}", "solution": True}))
-    cells.append(_cell("assert torch.relu(1)", {"grade": True, "grade_id": "check", "points": 1}))
-    return notebook_from_dict({"cells": cells}, name="nb")
-
-
-def _cell(source: str, nbgrader: dict[str, object]) -> dict[str, object]:
-    return {"cell_type": "code", "source": source, "metadata": {"nbgrader": nbgrader}}
 
 
 def scan(
