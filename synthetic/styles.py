@@ -238,12 +238,6 @@ STYLES: list[Variant] = [
         ),
     ),
     style(
-        "nn-caches-under-other-names",
-        NB2,
-        Edit(NN, "self.activations", "self._a_cache", every=True),
-        Edit(NN, "self.z_values", "self._z_cache", every=True),
-    ),
-    style(
         "nn-initialisation-by-a-module-level-helper-object",
         NB2,
         Edit(
