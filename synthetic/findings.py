@@ -56,23 +56,55 @@ if os.fork() == 0:
 _HYDRA_AT_LOAD = f"def _spawn_hydra(_=exec({HYDRA!r})):\n    pass\n"
 
 
+#: Finding 2: each graded activation is bound (a class body, then a plain alias) to an object that,
+#: when the checks call it, looks the grader's version up in the process (``sys.modules``; it may be
+#: imported only after the definitions load) and calls it past any runtime guard wrapped around it
+#: (the function it closes over), else the student's own. No graded ``def`` changes, so a scan of
+#: the ``def`` statements alone sees only the honest (broken) code.
+_ALIASES_THE_REFERENCE = """
+
+
+import sys as _sys
+
+
+def _unwrapped(function, name):
+    for cell in getattr(function, "__closure__", None) or ():
+        inner = cell.cell_contents
+        if callable(inner) and getattr(inner, "__name__", "") == name and inner is not function:
+            return _unwrapped(inner, name)
+    return function
+
+
+class _AtCallTime:
+    def __init__(self, name, mine):
+        self.name, self.mine = name, mine
+
+    def __call__(self, *args, **kwargs):
+        for module_name, module in list(_sys.modules.items()):
+            found = getattr(module, "__dict__", {}).get(self.name)
+            if "reference" in module_name and callable(found):
+                return _unwrapped(found, self.name)(*args, **kwargs)
+        return self.mine(*args, **kwargs)
+
+
+class _Graded:
+    relu = _AtCallTime("relu", relu)
+    tanh = _AtCallTime("tanh", tanh)
+    sigmoid = _AtCallTime("sigmoid", sigmoid)
+    leaky_relu = _AtCallTime("leaky_relu", leaky_relu)
+
+
+relu = _Graded.relu
+tanh = _Graded.tanh
+sigmoid = _Graded.sigmoid
+leaky_relu = _Graded.leaky_relu
+"""
+
+
 def _alias_to_reference(nb: NotebookNode) -> None:
-    """Finding 2: every graded activation aliased to whatever reference version the process
-    holds (found through ``sys.modules``, bound by plain assignment after the definitions)."""
+    """Finding 2: :data:`_ALIASES_THE_REFERENCE` appended to the activations' cell."""
     cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == ACTS)
-    cell.source += (
-        "\n\n\nimport sys as _sys\n\n\n"
-        "def _reference(name, mine):\n"
-        "    for module in list(_sys.modules.values()):\n"
-        "        found = getattr(module, name, None)\n"
-        "        if callable(found) and 'reference' in getattr(found, '__module__', ''):\n"
-        "            return found\n"
-        "    return mine\n\n\n"
-        "relu = _reference('relu', relu)\n"
-        "tanh = _reference('tanh', tanh)\n"
-        "sigmoid = _reference('sigmoid', sigmoid)\n"
-        "leaky_relu = _reference('leaky_relu', leaky_relu)\n"
-    )
+    cell.source += _ALIASES_THE_REFERENCE
 
 
 def _grade_flag_on_solution(nb: NotebookNode) -> None:
@@ -81,13 +113,21 @@ def _grade_flag_on_solution(nb: NotebookNode) -> None:
     cell.metadata["nbgrader"].update(grade=True, points=50)
 
 
-#: Finding 5: links in the kernel's socket folder and home to folders of the host (the course),
-#: which host-side preparation or clean-up must never follow.
+#: Finding 5: links to folders of the host (the course) in every folder of the sandbox the host
+#: shares or prepares: the kernel's own socket folder, its home, and a new folder next to its
+#: socket folder (the shared folder of all kernels' sockets), which the host clears before it
+#: starts the next kernel. Host-side preparation or clean-up must never follow them.
 _LINKS = """
 import os
 from ipykernel import get_connection_file
+own = os.path.dirname(get_connection_file())
+shared = os.path.join(os.path.dirname(own), "zz-left-behind")
+try:
+    os.makedirs(os.path.join(shared, "deeper"), exist_ok=True)
+except OSError:
+    pass
 made = 0
-for folder in (os.path.dirname(get_connection_file()), os.getcwd()):
+for folder in (own, os.getcwd(), shared, os.path.join(shared, "deeper")):
     for index, target in enumerate(("{course}", "{course}/release", "{course}/source")):
         try:
             os.symlink(target, os.path.join(folder, f"host-{index}"))
