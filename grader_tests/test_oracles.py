@@ -16,10 +16,12 @@ mistake the answer equals; it never shows the hidden inputs.
 
 Checks that are not "this item against an oracle" stay in the item's module (extreme inputs,
 conventions, no mutation, training, the lecture's results), and so do oracle checks whose set-up
-is their own: ``numerical_gradient`` against the reference (the function ``f`` is evaluated in
-the student's process), the losses against ``torch.nn`` losses (one value of given predictions),
-``update_parameters``/``fit``/``step`` against ``torch.optim.SGD`` (state carried across calls),
-and the PyTorch models and loops (the student's ``nn.Module`` in float32).
+is their own: ``numerical_gradient`` and ``relative_error`` against the reference (``f`` is
+evaluated in the student's process; chosen edge cases), the losses against ``torch.nn`` losses
+and the accuracies, ``predict`` and the L2 loss against the reference (one oracle each, on
+chosen predictions or thresholds), ``update_parameters``/``step``/``fit`` against
+``torch.optim.SGD`` (state carried across calls), ``run_experiment`` (seeded runs), and the
+PyTorch models and loops (the student's ``nn.Module``, its own parameters, float32).
 """
 
 from __future__ import annotations
