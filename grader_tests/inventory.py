@@ -13,6 +13,10 @@ of ``grader_tests``), and records which oracles they reach:
 - the lecture's results: a ``*_THRESHOLD`` constant (an accuracy the lecture reaches);
 - the worked answers: ``ref.BY_HAND_ANSWERS``.
 
+The rows of the oracle table (``Row(...)`` calls, :mod:`grader_tests.oracle_table`) declare their
+oracles: a row whose ``cell=`` is a grade id gives that cell the oracles of the ``reference=``,
+``torch=`` and ``central=`` it sets.
+
 Functions named ``draw_*`` only draw hidden inputs (they may use the reference to keep inputs
 valid) and are not followed. What a known mistake would produce (the ``mistakes=`` argument of a
 comparison) only names the mistake in a message and is not counted.
@@ -51,6 +55,12 @@ LINE = re.compile(
 #: Functions named so only draw hidden inputs; what they use is not what a check compares with.
 INPUT_PREFIX = "draw_"
 
+#: The class of the oracle table's rows (in the suite's module ``oracle_table``) and the oracle
+#: each of its oracle keywords names.
+TABLE_MODULE = "oracle_table"
+ROW = "Row"
+ROW_ORACLES = {"reference": REFERENCE, "torch": PYTORCH, "central": FINITE_DIFFERENCES}
+
 Function = tuple[str, str]  # (module name, function name)
 
 
@@ -59,6 +69,7 @@ class _Module:
 
     def __init__(self, name: str, tree: ast.Module):
         self.name = name
+        self.tree = tree
         self.functions: dict[str, ast.FunctionDef] = {}
         self.imported: dict[str, Function] = {}  # local name -> (module, name)
         self.module_alias: dict[str, str] = {}  # local name -> module name of the suite
@@ -174,6 +185,26 @@ def _grade_ids(function: ast.FunctionDef, grade_ids: Iterable[str]) -> set[str]:
     return marks
 
 
+def _table_rows(module: _Module) -> Iterable[tuple[str, set[str]]]:
+    """``(grade id, oracles)`` of each row of the oracle table written in ``module``."""
+    if module.imported.get(ROW) != (TABLE_MODULE, ROW):
+        return
+    for node in ast.walk(module.tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+            continue
+        if node.func.id != ROW:
+            continue
+        given = {
+            keyword.arg: keyword.value
+            for keyword in node.keywords
+            if keyword.arg
+            and not (isinstance(keyword.value, ast.Constant) and keyword.value.value is None)
+        }
+        cell = given.get("cell")
+        if isinstance(cell, ast.Constant) and isinstance(cell.value, str):
+            yield cell.value, {oracle for kind, oracle in ROW_ORACLES.items() if kind in given}
+
+
 def oracles_by_cell(grade_ids: Iterable[str], suite: Path = SUITE) -> dict[str, list[str]]:
     """Grade id -> the oracles its checks use, in :data:`ORDER`."""
     grade_ids = list(grade_ids)
@@ -187,6 +218,9 @@ def oracles_by_cell(grade_ids: Iterable[str], suite: Path = SUITE) -> dict[str, 
                 continue
             for grade_id in _grade_ids(function, grade_ids):
                 used[grade_id] |= _reached(modules, (module.name, name))
+        for grade_id, oracles in _table_rows(module):
+            if grade_id in used:
+                used[grade_id] |= oracles
     return {grade_id: [o for o in ORDER if o in found] for grade_id, found in used.items()}
 
 

@@ -46,16 +46,23 @@ MULTICLASS = (
 )
 
 
+def case_table(
+    architectures: tuple[Architecture, ...], keys: tuple[str, ...] | None = None
+) -> dict[str, tuple[str, Architecture]]:
+    """``(activation, architecture)`` by id such as ``tanh-batch1`` (only ``keys``, if given)."""
+    return {
+        f"{activation}-{arch.key}": (activation, arch)
+        for activation in HIDDEN_ACTIVATIONS
+        for arch in architectures
+        if keys is None or arch.key in keys
+    }
+
+
 def cases(
     architectures: tuple[Architecture, ...], keys: tuple[str, ...] | None = None
 ) -> list[Any]:
     """``(activation, architecture)`` parameters with ids such as ``tanh-batch1``."""
-    return [
-        pytest.param(activation, arch, id=f"{activation}-{arch.key}")
-        for activation in HIDDEN_ACTIVATIONS
-        for arch in architectures
-        if keys is None or arch.key in keys
-    ]
+    return [pytest.param(*case, id=key) for key, case in case_table(architectures, keys).items()]
 
 
 @dataclass
@@ -115,6 +122,42 @@ def draw_problem(
         if min((np.abs(z).min() for z in cache.z_values[:-1]), default=1.0) > KINK_MARGIN:
             return problem
     raise RuntimeError("could not draw inputs away from the kink")  # pragma: no cover
+
+
+def draw_binary(rng: np.random.Generator, case: tuple[str, Architecture]) -> Problem:
+    """A binary problem for a case of :func:`case_table`."""
+    activation, arch = case
+    return draw_problem(rng, arch, activation, "sigmoid")
+
+
+def reference_output(problem: Problem) -> np.ndarray:
+    """The reference network's output (probabilities)."""
+    return problem.reference_forward()[0]
+
+
+def torch_output(problem: Problem) -> np.ndarray:
+    """An identical ``torch.nn`` model's output (probabilities)."""
+    return oracles.torch_forward(
+        problem.weights, problem.biases, problem.X, problem.activation, problem.output
+    )
+
+
+def reference_gradients(problem: Problem) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    return problem.reference_gradients()
+
+
+def torch_gradients(problem: Problem) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """``loss.backward()`` of an identical ``torch.nn`` model."""
+    return oracles.torch_gradients(
+        problem.weights, problem.biases, problem.X, problem.y, problem.activation, problem.output
+    )
+
+
+def central_gradients(problem: Problem) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Central differences of the reference mean loss."""
+    return oracles.finite_difference_gradients(
+        problem.weights, problem.biases, problem.X, problem.y, problem.activation, problem.output
+    )
 
 
 def student_network(

@@ -1,6 +1,8 @@
 """Hidden checks of the activation functions (grade cell ``activations``) and their derivatives
-(grade cell ``derivatives``): reference NumPy, PyTorch (values and autograd), central differences,
-extreme inputs, the API's conventions at 0, and no mutation of the caller's array."""
+(grade cell ``derivatives``): extreme inputs, the API's conventions at 0, and no mutation of the
+caller's array. Their checks against the reference NumPy implementation, PyTorch (values and
+autograd) and central differences are rows of the table in ``test_oracles.py``, built from the
+helpers here."""
 
 from __future__ import annotations
 
@@ -12,8 +14,6 @@ import torch.nn.functional as F
 import reference_impl as ref
 from grader_tests.compare import check_close, check_true, shape_of
 from grader_tests.tolerances import (
-    FINITE_DIFFERENCE_ATOL,
-    FINITE_DIFFERENCE_RTOL,
     FINITE_DIFFERENCE_STEP,
 )
 
@@ -27,6 +27,8 @@ SHAPES = {
     "3d": (2, 3, 4),
 }
 TORCH_SHAPES = {key: SHAPES[key] for key in ("batch1", "matrix")}
+#: Central differences cost one pair of evaluations per entry: one small matrix.
+CENTRAL_SHAPES = {"matrix-5x3": (5, 3)}
 TORCH_FUNCTIONS = {
     "relu": torch.relu,
     "tanh": torch.tanh,
@@ -35,14 +37,6 @@ TORCH_FUNCTIONS = {
 }
 #: Inputs this large overflow ``exp`` in a naive formula; the answer must still be finite.
 EXTREME = 1e3
-
-
-def cases(names: list[str], shapes: dict[str, tuple[int, ...]]) -> list:
-    return [
-        pytest.param(name, shape, id=f"{name}-{key}")
-        for name in names
-        for key, shape in shapes.items()
-    ]
 
 
 def away_from_zero(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
@@ -88,36 +82,46 @@ def derivative_mistakes(name: str, x: np.ndarray) -> dict[str, np.ndarray]:
     }[name]
 
 
-# -- activations ------------------------------------------------------------------------------
+# -- the oracle checks: rows of test_oracles.py -----------------------------------------------
 
 
-@pytest.mark.grade_cell("activations")
-@pytest.mark.parametrize(("name", "shape"), cases(ACTIVATIONS, SHAPES))
-def test_matches_reference(student, rng, name, shape):
-    x = away_from_zero(rng, shape)
+def call(name: str, student, x: np.ndarray):
+    return student.call(name, x)
+
+
+def check_value(name: str, got, expected, x: np.ndarray, *, oracle: str, **tolerances) -> None:
+    """``name(x)`` against an oracle's value, naming a known mistake the answer equals."""
+    mistakes = derivative_mistakes if name.endswith("_derivative") else forward_mistakes
     check_close(
-        student.call(name, x),
-        getattr(ref, name)(x),
-        what=f"{name}(x)",
-        oracle="the reference implementation",
-        on=shape_of(x),
-        mistakes=forward_mistakes(name, x),
-    )
-
-
-@pytest.mark.grade_cell("activations")
-@pytest.mark.parametrize(("name", "shape"), cases(ACTIVATIONS, TORCH_SHAPES))
-def test_matches_torch(student, rng, name, shape):
-    x = away_from_zero(rng, shape)
-    expected = TORCH_FUNCTIONS[name](torch.tensor(x)).numpy()
-    check_close(
-        student.call(name, x),
+        got,
         expected,
         what=f"{name}(x)",
-        oracle=f"torch's {name}",
+        oracle=oracle,
         on=shape_of(x),
-        mistakes=forward_mistakes(name, x),
+        mistakes=mistakes(name, x),
+        **tolerances,
     )
+
+
+def torch_value(name: str, x: np.ndarray) -> np.ndarray:
+    return TORCH_FUNCTIONS[name](torch.tensor(x)).numpy()
+
+
+def autograd_derivative(name: str, x: np.ndarray) -> np.ndarray:
+    """The activation's derivative at ``x`` by ``torch.autograd``."""
+    inputs = torch.tensor(x, requires_grad=True)
+    activation = TORCH_FUNCTIONS[name.removesuffix("_derivative")]
+    (expected,) = torch.autograd.grad(activation(inputs).sum(), inputs)
+    return expected.numpy()
+
+
+def central_derivative(name: str, x: np.ndarray) -> np.ndarray:
+    """The activation's derivative at ``x`` by central differences of the reference."""
+    function = getattr(ref, name.removesuffix("_derivative"))
+    return ref.numerical_gradient(lambda v: float(np.sum(function(v))), x, FINITE_DIFFERENCE_STEP)
+
+
+# -- activations ------------------------------------------------------------------------------
 
 
 @pytest.mark.grade_cell("activations")
@@ -159,57 +163,6 @@ def test_does_not_modify_its_input(student, rng, name):
 
 
 # -- derivatives ------------------------------------------------------------------------------
-
-
-@pytest.mark.grade_cell("derivatives")
-@pytest.mark.parametrize(("name", "shape"), cases(DERIVATIVES, SHAPES))
-def test_derivative_matches_reference(student, rng, name, shape):
-    x = away_from_zero(rng, shape)
-    check_close(
-        student.call(name, x),
-        getattr(ref, name)(x),
-        what=f"{name}(x)",
-        oracle="the reference implementation",
-        on=shape_of(x),
-        mistakes=derivative_mistakes(name, x),
-    )
-
-
-@pytest.mark.grade_cell("derivatives")
-@pytest.mark.parametrize(("name", "shape"), cases(DERIVATIVES, TORCH_SHAPES))
-def test_derivative_matches_autograd(student, rng, name, shape):
-    x = away_from_zero(rng, shape)
-    inputs = torch.tensor(x, requires_grad=True)
-    activation = TORCH_FUNCTIONS[name.removesuffix("_derivative")]
-    (expected,) = torch.autograd.grad(activation(inputs).sum(), inputs)
-    check_close(
-        student.call(name, x),
-        expected.numpy(),
-        what=f"{name}(x)",
-        oracle="torch.autograd",
-        on=shape_of(x),
-        mistakes=derivative_mistakes(name, x),
-    )
-
-
-@pytest.mark.grade_cell("derivatives")
-@pytest.mark.parametrize("name", DERIVATIVES)
-def test_derivative_matches_central_differences(student, rng, name):
-    x = away_from_zero(rng, (5, 3))
-    function = getattr(ref, name.removesuffix("_derivative"))
-    expected = ref.numerical_gradient(
-        lambda v: float(np.sum(function(v))), x, FINITE_DIFFERENCE_STEP
-    )
-    check_close(
-        student.call(name, x),
-        expected,
-        what=f"{name}(x)",
-        oracle="central differences of the activation",
-        on=shape_of(x),
-        rtol=FINITE_DIFFERENCE_RTOL,
-        atol=FINITE_DIFFERENCE_ATOL,
-        mistakes=derivative_mistakes(name, x),
-    )
 
 
 @pytest.mark.grade_cell("derivatives")

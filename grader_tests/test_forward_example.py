@@ -1,7 +1,8 @@
 """Hidden checks of the hand-worked example of notebook 1: ``two_layer_forward`` (grade cell
 ``forward_example``, run with the reference ``relu`` and ``sigmoid``, so a bug there is charged
-only once) against the reference and an identical ``torch.nn`` model, and the ``by_hand`` dict
-(grade cell ``by_hand``), each value against the exact answer."""
+only once): its inputs stay unchanged (here) and each output matches the reference and an
+identical ``torch.nn`` model (rows of the table in ``test_oracles.py``, built from the helpers
+here); and the ``by_hand`` dict (grade cell ``by_hand``), each value against the exact answer."""
 
 from __future__ import annotations
 
@@ -65,14 +66,6 @@ def draw_example(rng: np.random.Generator, shape: tuple[int, int, int]) -> Examp
     raise RuntimeError("could not draw inputs away from the kink")  # pragma: no cover
 
 
-def cases(shapes: dict[str, tuple[int, int, int]]) -> list[Any]:
-    return [
-        pytest.param(index, shape, id=f"{output}-{key}")
-        for index, output in enumerate(OUTPUTS)
-        for key, shape in shapes.items()
-    ]
-
-
 def chain(
     example: Example,
     *,
@@ -130,39 +123,34 @@ def torch_outputs(example: Example) -> tuple[np.ndarray, ...]:
     return tuple(t.numpy() for t in (z1, a1, z2, y_hat))
 
 
+def answer(index: int, student, example: Example) -> Any:
+    """``OUTPUTS[index]`` of the student's ``two_layer_forward``."""
+    return outputs_of(student.call(FUNCTION, *example.arguments))[index]
+
+
+def reference_output(index: int, example: Example) -> np.ndarray:
+    return ref.two_layer_forward(*example.arguments)[index]
+
+
+def torch_output(index: int, example: Example) -> np.ndarray:
+    return torch_outputs(example)[index]
+
+
+def check_output(
+    index: int, got: Any, expected: np.ndarray, example: Example, *, oracle: str, **tolerances
+) -> None:
+    check_close(
+        got,
+        expected,
+        what=f"{OUTPUTS[index]} from {FUNCTION}(X, W1, b1, W2, b2)",
+        oracle=oracle,
+        on=example.on,
+        mistakes=mistakes_for(example, index, expected),
+        **tolerances,
+    )
+
+
 # -- forward_example --------------------------------------------------------------------------
-
-
-@pytest.mark.grade_cell("forward_example")
-@pytest.mark.parametrize(("index", "shape"), cases(SHAPES))
-def test_matches_reference(student, rng, index, shape):
-    example = draw_example(rng, shape)
-    expected = ref.two_layer_forward(*example.arguments)[index]
-    got = outputs_of(student.call(FUNCTION, *example.arguments))[index]
-    check_close(
-        got,
-        expected,
-        what=f"{OUTPUTS[index]} from {FUNCTION}(X, W1, b1, W2, b2)",
-        oracle="the reference implementation",
-        on=example.on,
-        mistakes=mistakes_for(example, index, expected),
-    )
-
-
-@pytest.mark.grade_cell("forward_example")
-@pytest.mark.parametrize(("index", "shape"), cases(TORCH_SHAPES))
-def test_matches_torch(student, rng, index, shape):
-    example = draw_example(rng, shape)
-    expected = torch_outputs(example)[index]
-    got = outputs_of(student.call(FUNCTION, *example.arguments))[index]
-    check_close(
-        got,
-        expected,
-        what=f"{OUTPUTS[index]} from {FUNCTION}(X, W1, b1, W2, b2)",
-        oracle="nn.Linear, nn.ReLU, nn.Linear and torch.sigmoid with the same parameters",
-        on=example.on,
-        mistakes=mistakes_for(example, index, expected),
-    )
 
 
 @pytest.mark.grade_cell("forward_example")

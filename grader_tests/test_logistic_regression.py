@@ -2,7 +2,8 @@
 ``__init__``, ``sigmoid``, ``forward``, ``compute_loss``, ``compute_accuracy``, ``predict``,
 ``predict_proba``) and training (grade cell ``logreg_training``: ``backward``, ``step``, ``fit``),
 against the reference NumPy implementation, an identical ``torch.nn`` model, ``torch.optim.SGD``
-and central differences."""
+and central differences. The checks of ``sigmoid``, ``forward`` and ``backward`` against these
+oracles are rows of the table in ``test_oracles.py``, built from the helpers here."""
 
 from __future__ import annotations
 
@@ -17,8 +18,6 @@ import reference_impl as ref
 from grader_tests import oracles
 from grader_tests.compare import check_close, check_true, shape_of
 from grader_tests.tolerances import (
-    FINITE_DIFFERENCE_ATOL,
-    FINITE_DIFFERENCE_RTOL,
     TRAINING_ATOL,
     TRAINING_RTOL,
 )
@@ -125,6 +124,57 @@ def as_column(value, what: str) -> np.ndarray:
     return np.reshape(value, (1, 1)) if np.size(value) == 1 else value
 
 
+def draw_logits(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    return rng.normal(scale=3.0, size=shape)
+
+
+def student_sigmoid(student, z: np.ndarray):
+    return student.new(CLASS, 2).call("sigmoid", z)
+
+
+def torch_sigmoid(z: np.ndarray) -> np.ndarray:
+    return torch.sigmoid(oracles.t64(z)).numpy()
+
+
+def check_sigmoid(got, expected, z: np.ndarray, *, oracle: str, **tolerances) -> None:
+    check_close(
+        got,
+        expected,
+        what="sigmoid(z)",
+        oracle=oracle,
+        on=shape_of(z),
+        mistakes={
+            "1 / (1 + exp(z)): the sign in the exponent is flipped": ref.sigmoid(-z),
+            "exp(-z) / (1 + exp(-z)), which is 1 - sigmoid(z)": 1 - ref.sigmoid(z),
+        },
+        **tolerances,
+    )
+
+
+def student_forward(student, problem: Problem):
+    return student_model(student, problem).call("forward", problem.X)
+
+
+def reference_forward(problem: Problem) -> np.ndarray:
+    return problem.probabilities
+
+
+def torch_forward(problem: Problem) -> np.ndarray:
+    return oracles.torch_forward([problem.W], [problem.b], problem.X, "relu", "sigmoid")
+
+
+def check_forward(got, expected, problem: Problem, *, oracle: str, **tolerances) -> None:
+    check_close(
+        got,
+        expected,
+        what="forward(X)",
+        oracle=oracle,
+        on=problem.on,
+        mistakes=forward_mistakes(problem),
+        **tolerances,
+    )
+
+
 # -- logreg_predictions -----------------------------------------------------------------------
 
 
@@ -148,38 +198,6 @@ def test_init_shapes_and_hyperparameters(student, n):
 
 
 @pytest.mark.grade_cell("logreg_predictions")
-@pytest.mark.parametrize("shape", shape_cases(SHAPES))
-def test_sigmoid_matches_reference(student, rng, shape):
-    model = student.new(CLASS, 2)
-    z = rng.normal(scale=3.0, size=shape)
-    check_close(
-        model.call("sigmoid", z),
-        ref.sigmoid(z),
-        what="sigmoid(z)",
-        oracle="the reference implementation",
-        on=shape_of(z),
-        mistakes={
-            "1 / (1 + exp(z)): the sign in the exponent is flipped": ref.sigmoid(-z),
-            "exp(-z) / (1 + exp(-z)), which is 1 - sigmoid(z)": 1 - ref.sigmoid(z),
-        },
-    )
-
-
-@pytest.mark.grade_cell("logreg_predictions")
-@pytest.mark.parametrize("shape", shape_cases(TORCH_SHAPES))
-def test_sigmoid_matches_torch(student, rng, shape):
-    model = student.new(CLASS, 2)
-    z = rng.normal(scale=3.0, size=shape)
-    check_close(
-        model.call("sigmoid", z),
-        torch.sigmoid(oracles.t64(z)).numpy(),
-        what="sigmoid(z)",
-        oracle="torch.sigmoid",
-        on=shape_of(z),
-    )
-
-
-@pytest.mark.grade_cell("logreg_predictions")
 @pytest.mark.weight(2)
 def test_sigmoid_extreme_inputs_give_finite_values(student):
     model = student.new(CLASS, 2)
@@ -190,34 +208,6 @@ def test_sigmoid_extreme_inputs_give_finite_values(student):
         what="sigmoid(z)",
         oracle="the reference implementation",
         on=f"inputs as large as ±{EXTREME:g}",
-    )
-
-
-@pytest.mark.grade_cell("logreg_predictions")
-@pytest.mark.parametrize("shape", shape_cases(SHAPES))
-def test_forward_matches_reference(student, rng, shape):
-    problem = draw_problem(rng, shape)
-    check_close(
-        student_model(student, problem).call("forward", problem.X),
-        problem.probabilities,
-        what="forward(X)",
-        oracle="the reference implementation",
-        on=problem.on,
-        mistakes=forward_mistakes(problem),
-    )
-
-
-@pytest.mark.grade_cell("logreg_predictions")
-@pytest.mark.parametrize("shape", shape_cases(TORCH_SHAPES))
-def test_forward_matches_torch(student, rng, shape):
-    problem = draw_problem(rng, shape)
-    check_close(
-        student_model(student, problem).call("forward", problem.X),
-        oracles.torch_forward([problem.W], [problem.b], problem.X, "relu", "sigmoid"),
-        what="forward(X)",
-        oracle="torch.sigmoid of an identical torch.nn.Linear",
-        on=problem.on,
-        mistakes=forward_mistakes(problem),
     )
 
 
@@ -396,48 +386,18 @@ def student_gradients(student, problem: Problem):
     return model.call("backward", problem.X, problem.probabilities, problem.y)
 
 
-@pytest.mark.grade_cell("logreg_training")
-@pytest.mark.parametrize("shape", shape_cases(SHAPES))
-def test_backward_matches_reference(student, rng, shape):
-    problem = draw_problem(rng, shape)
-    check_logistic_gradients(
-        student_gradients(student, problem),
-        problem.reference_gradients(),
-        problem,
-        "the reference implementation",
-    )
-
-
-@pytest.mark.grade_cell("logreg_training")
-@pytest.mark.parametrize("shape", shape_cases(GRADIENT_SHAPES))
-def test_backward_matches_autograd(student, rng, shape):
-    problem = draw_problem(rng, shape)
+def torch_gradients(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
     (dW,), (db,) = oracles.torch_gradients(
         [problem.W], [problem.b], problem.X, problem.y, "relu", "sigmoid"
     )
-    check_logistic_gradients(
-        student_gradients(student, problem),
-        (dW, db),
-        problem,
-        "loss.backward() of torch.nn.BCELoss on an identical torch.nn.Linear",
-    )
+    return dW, db
 
 
-@pytest.mark.grade_cell("logreg_training")
-@pytest.mark.parametrize("shape", shape_cases(GRADIENT_SHAPES))
-def test_backward_matches_central_differences(student, rng, shape):
-    problem = draw_problem(rng, shape)
+def central_gradients(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
     (dW,), (db,) = oracles.finite_difference_gradients(
         [problem.W], [problem.b], problem.X, problem.y, "relu", "sigmoid"
     )
-    check_logistic_gradients(
-        student_gradients(student, problem),
-        (dW, db),
-        problem,
-        "central differences of the mean loss",
-        rtol=FINITE_DIFFERENCE_RTOL,
-        atol=FINITE_DIFFERENCE_ATOL,
-    )
+    return dW, db
 
 
 @pytest.mark.grade_cell("logreg_training")

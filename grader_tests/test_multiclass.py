@@ -2,7 +2,9 @@
 ``mc_backward``, ``mc_training``): the initialisation as in ``NeuralNetwork``, the softmax
 output, the categorical cross-entropy and the accuracy with labels as class ids and as one-hot
 rows, back-propagation (reference, autograd, central differences) and training
-(``torch.optim.SGD``, the lecture's Iris result). Every check runs the student's class with the
+(``torch.optim.SGD``, the lecture's Iris result). ``softmax``, ``forward`` and ``backward``
+against the reference, PyTorch and central differences are rows of the table in
+``test_oracles.py``, built from the helpers here. Every check runs the student's class with the
 reference activation functions, so a bug in notebook 1 is not charged again here."""
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from grader_tests.networks import (
     HIDDEN_ACTIVATIONS,
     MULTICLASS,
     Problem,
+    case_table,
     cases,
     check_fit_matches_sgd,
     check_gradients,
@@ -35,8 +38,6 @@ from grader_tests.networks import (
     student_network,
 )
 from grader_tests.tolerances import (
-    FINITE_DIFFERENCE_ATOL,
-    FINITE_DIFFERENCE_RTOL,
     TRAINING_ATOL,
     TRAINING_RTOL,
 )
@@ -63,17 +64,22 @@ IRIS_THRESHOLD = 90.0
 IRIS_EPOCHS = 500
 
 
-def labelled_cases(architectures, keys=None) -> list[Any]:
-    """``(activation, architecture, labels)`` with ids such as ``tanh-batch1-one-hot``."""
-    return [
-        pytest.param(*case.values, labels, id=f"{case.id}-{labels}")
-        for case in cases(architectures, keys)
+def labelled_case_table(architectures, keys=None) -> dict[str, tuple[str, Any, str]]:
+    """``(activation, architecture, labels)`` by id such as ``tanh-batch1-one-hot``."""
+    return {
+        f"{key}-{labels}": (*case, labels)
+        for key, case in case_table(architectures, keys).items()
         for labels in LABELS
-    ]
+    }
 
 
 def problem_for(rng, activation, arch, labels: str = "ids") -> Problem:
     return draw_problem(rng, arch, activation, "softmax", labels)
+
+
+def draw_multiclass(rng, case: tuple) -> Problem:
+    """A problem for a case of :func:`case_table` or :func:`labelled_case_table`."""
+    return problem_for(rng, *case)
 
 
 def network(student, lr: float = LEARNING_RATE):
@@ -146,6 +152,30 @@ def unstable_mistakes(z: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
+def draw_logits(rng, shape: tuple[int, int]) -> np.ndarray:
+    return rng.normal(scale=3.0, size=shape)
+
+
+def student_softmax(student, z: np.ndarray):
+    return network(student).call("softmax", z)
+
+
+def torch_softmax(z: np.ndarray) -> np.ndarray:
+    return torch.softmax(oracles.t64(z), dim=1).numpy()
+
+
+def check_softmax(got, expected, z: np.ndarray, *, oracle: str, **tolerances) -> None:
+    check_close(
+        got,
+        expected,
+        what="softmax(z)",
+        oracle=oracle,
+        on=shape_of(z),
+        mistakes=softmax_mistakes(z),
+        **tolerances,
+    )
+
+
 # -- mc_init ----------------------------------------------------------------------------------
 
 #: Weights of this many samples per layer make the sample variance accurate to about 0.5 %.
@@ -170,34 +200,6 @@ def test_init_keeps_hyperparameters_and_empty_history(student):
 @pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
 def test_init_scale(student, activation):
     check_init_scale(student, CLASS, INIT_SIZES, activation)
-
-
-@pytest.mark.grade_cell("mc_softmax_loss")
-@pytest.mark.parametrize("shape", [pytest.param(s, id=k) for k, s in SOFTMAX_SHAPES.items()])
-def test_softmax_matches_reference(student, rng, shape):
-    z = rng.normal(scale=3.0, size=shape)
-    check_close(
-        network(student).call("softmax", z),
-        ref.softmax(z),
-        what="softmax(z)",
-        oracle="the reference implementation",
-        on=shape_of(z),
-        mistakes=softmax_mistakes(z),
-    )
-
-
-@pytest.mark.grade_cell("mc_softmax_loss")
-@pytest.mark.parametrize("shape", [pytest.param(s, id=k) for k, s in TORCH_SOFTMAX_SHAPES.items()])
-def test_softmax_matches_torch(student, rng, shape):
-    z = rng.normal(scale=3.0, size=shape)
-    check_close(
-        network(student).call("softmax", z),
-        torch.softmax(oracles.t64(z), dim=1).numpy(),
-        what="softmax(z)",
-        oracle="torch.softmax(z, dim=1)",
-        on=shape_of(z),
-        mistakes=softmax_mistakes(z),
-    )
 
 
 @pytest.mark.grade_cell("mc_softmax_loss")
@@ -279,32 +281,19 @@ def forward_mistakes(problem: Problem) -> dict[str, np.ndarray]:
     return mistakes
 
 
-@pytest.mark.grade_cell("mc_softmax_loss")
-@pytest.mark.parametrize(("activation", "arch"), cases(MULTICLASS))
-def test_forward_matches_reference(student, rng, activation, arch):
-    problem = problem_for(rng, activation, arch)
-    expected, _ = problem.reference_forward()
+def student_forward(student, problem: Problem):
+    return student_network(student, CLASS, problem).call("forward", problem.X)
+
+
+def check_forward(got, expected, problem: Problem, *, oracle: str, **tolerances) -> None:
     check_close(
-        student_network(student, CLASS, problem).call("forward", problem.X),
+        got,
         expected,
         what="forward(X)",
-        oracle="the reference implementation",
+        oracle=oracle,
         on=describe(problem),
         mistakes=forward_mistakes(problem),
-    )
-
-
-@pytest.mark.grade_cell("mc_softmax_loss")
-@pytest.mark.parametrize(("activation", "arch"), cases(MULTICLASS, keys=("batch1", "two-hidden")))
-def test_forward_matches_torch(student, rng, activation, arch):
-    problem = problem_for(rng, activation, arch)
-    check_close(
-        student_network(student, CLASS, problem).call("forward", problem.X),
-        oracles.torch_forward(problem.weights, problem.biases, problem.X, activation, "softmax"),
-        what="forward(X)",
-        oracle="torch.softmax of an identical torch.nn model",
-        on=describe(problem),
-        mistakes=forward_mistakes(problem),
+        **tolerances,
     )
 
 
@@ -394,52 +383,6 @@ def student_gradients(student, problem: Problem):
     net = mc_network(student, problem)
     net.call("forward", problem.X)
     return net.call("backward", problem.X, problem.y)
-
-
-@pytest.mark.grade_cell("mc_backward")
-@pytest.mark.parametrize(("activation", "arch", "labels"), labelled_cases(MULTICLASS))
-def test_backward_matches_reference(student, rng, activation, arch, labels):
-    problem = problem_for(rng, activation, arch, labels)
-    check_gradients(
-        student_gradients(student, problem),
-        problem.reference_gradients(),
-        problem,
-        "the reference implementation",
-    )
-
-
-@pytest.mark.grade_cell("mc_backward")
-@pytest.mark.parametrize(("activation", "arch", "labels"), labelled_cases(MULTICLASS))
-def test_backward_matches_autograd(student, rng, activation, arch, labels):
-    problem = problem_for(rng, activation, arch, labels)
-    expected = oracles.torch_gradients(
-        problem.weights, problem.biases, problem.X, problem.y, activation, "softmax"
-    )
-    check_gradients(
-        student_gradients(student, problem),
-        expected,
-        problem,
-        "loss.backward() of nn.CrossEntropyLoss on an identical torch.nn model",
-    )
-
-
-@pytest.mark.grade_cell("mc_backward")
-@pytest.mark.parametrize(
-    ("activation", "arch", "labels"), labelled_cases(MULTICLASS, keys=("batch1", "two-hidden"))
-)
-def test_backward_matches_central_differences(student, rng, activation, arch, labels):
-    problem = problem_for(rng, activation, arch, labels)
-    expected = oracles.finite_difference_gradients(
-        problem.weights, problem.biases, problem.X, problem.y, activation, "softmax"
-    )
-    check_gradients(
-        student_gradients(student, problem),
-        expected,
-        problem,
-        "central differences of the mean loss",
-        rtol=FINITE_DIFFERENCE_RTOL,
-        atol=FINITE_DIFFERENCE_ATOL,
-    )
 
 
 @pytest.mark.grade_cell("mc_backward")

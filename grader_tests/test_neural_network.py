@@ -1,6 +1,7 @@
 """Hidden checks of ``NeuralNetwork`` (grade cells ``nn_init``, ``nn_forward``, ``nn_backward``,
 ``nn_training``). Every check runs the student's class with the reference activation functions,
-so a bug in notebook 1 is not charged again here."""
+so a bug in notebook 1 is not charged again here. ``forward`` and ``backward`` against the
+reference, PyTorch and central differences are rows of the table in ``test_oracles.py``."""
 
 from __future__ import annotations
 
@@ -29,8 +30,6 @@ from grader_tests.networks import (
     student_network,
 )
 from grader_tests.tolerances import (
-    FINITE_DIFFERENCE_ATOL,
-    FINITE_DIFFERENCE_RTOL,
     TRAINING_ATOL,
     TRAINING_RTOL,
 )
@@ -79,36 +78,15 @@ def test_init_scale(student, activation):
     check_init_scale(student, CLASS, INIT_SIZES, activation)
 
 
+def student_forward(student, problem: Problem):
+    return student_network(student, CLASS, problem).call("forward", problem.X)
+
+
+def check_forward(got, expected, problem: Problem, *, oracle: str, **tolerances) -> None:
+    check_close(got, expected, what="forward(X)", oracle=oracle, on=describe(problem), **tolerances)
+
+
 # -- nn_forward -------------------------------------------------------------------------------
-
-
-@pytest.mark.grade_cell("nn_forward")
-@pytest.mark.parametrize(("activation", "arch"), cases(BINARY))
-def test_forward_matches_reference(student, rng, activation, arch):
-    problem = problem_for(rng, activation, arch)
-    network = student_network(student, CLASS, problem)
-    expected, _ = problem.reference_forward()
-    check_close(
-        network.call("forward", problem.X),
-        expected,
-        what="forward(X)",
-        oracle="the reference implementation",
-        on=describe(problem),
-    )
-
-
-@pytest.mark.grade_cell("nn_forward")
-@pytest.mark.parametrize(("activation", "arch"), cases(BINARY))
-def test_forward_matches_torch(student, rng, activation, arch):
-    problem = problem_for(rng, activation, arch)
-    network = student_network(student, CLASS, problem)
-    check_close(
-        network.call("forward", problem.X),
-        oracles.torch_forward(problem.weights, problem.biases, problem.X, activation, "sigmoid"),
-        what="forward(X)",
-        oracle="an identical torch.nn model",
-        on=describe(problem),
-    )
 
 
 @pytest.mark.grade_cell("nn_forward")
@@ -192,50 +170,6 @@ def student_gradients(student, problem: Problem):
     network = student_network(student, CLASS, problem)
     network.call("forward", problem.X)
     return network.call("backward", problem.X, problem.y)
-
-
-@pytest.mark.grade_cell("nn_backward")
-@pytest.mark.parametrize(("activation", "arch"), cases(BINARY))
-def test_backward_matches_reference(student, rng, activation, arch):
-    problem = problem_for(rng, activation, arch)
-    check_gradients(
-        student_gradients(student, problem),
-        problem.reference_gradients(),
-        problem,
-        "the reference implementation",
-    )
-
-
-@pytest.mark.grade_cell("nn_backward")
-@pytest.mark.parametrize(("activation", "arch"), cases(BINARY))
-def test_backward_matches_autograd(student, rng, activation, arch):
-    problem = problem_for(rng, activation, arch)
-    expected = oracles.torch_gradients(
-        problem.weights, problem.biases, problem.X, problem.y, activation, "sigmoid"
-    )
-    check_gradients(
-        student_gradients(student, problem),
-        expected,
-        problem,
-        "loss.backward() of an identical torch.nn model",
-    )
-
-
-@pytest.mark.grade_cell("nn_backward")
-@pytest.mark.parametrize(("activation", "arch"), cases(BINARY, keys=("batch1", "two-hidden")))
-def test_backward_matches_central_differences(student, rng, activation, arch):
-    problem = problem_for(rng, activation, arch)
-    expected = oracles.finite_difference_gradients(
-        problem.weights, problem.biases, problem.X, problem.y, activation, "sigmoid"
-    )
-    check_gradients(
-        student_gradients(student, problem),
-        expected,
-        problem,
-        "central differences of the mean loss",
-        rtol=FINITE_DIFFERENCE_RTOL,
-        atol=FINITE_DIFFERENCE_ATOL,
-    )
 
 
 @pytest.mark.grade_cell("nn_backward")

@@ -2,7 +2,8 @@
 ``experiments``), ``NeuralNetworkL2`` (grade cell ``l2_regularisation``) and ``snapshot_weights``
 (grade cell ``weight_snapshot``). ``NeuralNetwork`` and the activations are the reference
 versions in every check, so the results are deterministic and a bug in notebook 2 is not charged
-again here."""
+again here. ``NeuralNetworkL2.backward`` against the reference, autograd and central differences
+is a row of the table in ``test_oracles.py``, built from the helpers here."""
 
 from __future__ import annotations
 
@@ -28,8 +29,6 @@ from grader_tests.networks import (
     unpack_gradients,
 )
 from grader_tests.tolerances import (
-    FINITE_DIFFERENCE_ATOL,
-    FINITE_DIFFERENCE_RTOL,
     FINITE_DIFFERENCE_STEP,
     TRAINING_ATOL,
     TRAINING_RTOL,
@@ -221,7 +220,8 @@ L2_CLASS = "NeuralNetworkL2"
 L2_LAMBDA = 0.7
 LEARNING_RATE = 0.1
 FIT_EPOCHS = 3
-L2_CASES = cases(BINARY, keys=("batch1", "single-feature", "two-hidden"))
+L2_KEYS = ("batch1", "single-feature", "two-hidden")
+L2_CASES = cases(BINARY, keys=L2_KEYS)
 
 
 def problem_for(rng, activation, arch) -> Problem:
@@ -362,46 +362,8 @@ def finite_difference_l2_gradients(problem: Problem, l2_lambda: float = L2_LAMBD
     return dW, db
 
 
-@pytest.mark.grade_cell("l2_regularisation")
-@pytest.mark.parametrize(("activation", "arch"), L2_CASES)
-def test_l2_backward_matches_reference(student, rng, activation, arch):
-    problem = problem_for(rng, activation, arch)
-    check_gradients(
-        student_l2_gradients(student, problem),
-        reference_l2_gradients(problem),
-        problem,
-        f"the reference implementation (l2_lambda={L2_LAMBDA})",
-        mistakes=l2_mistakes(problem),
-    )
-
-
-@pytest.mark.grade_cell("l2_regularisation")
-@pytest.mark.parametrize(("activation", "arch"), L2_CASES)
-def test_l2_backward_matches_autograd(student, rng, activation, arch):
-    problem = problem_for(rng, activation, arch)
-    check_gradients(
-        student_l2_gradients(student, problem),
-        torch_l2_gradients(problem),
-        problem,
-        f"loss.backward() of BCE + l2_lambda / (2 m) * sum ||W||^2 in torch "
-        f"(l2_lambda={L2_LAMBDA})",
-        mistakes=l2_mistakes(problem),
-    )
-
-
-@pytest.mark.grade_cell("l2_regularisation")
-@pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
-def test_l2_backward_matches_central_differences(student, rng, activation):
-    problem = problem_for(rng, activation, BINARY[2])
-    check_gradients(
-        student_l2_gradients(student, problem),
-        finite_difference_l2_gradients(problem),
-        problem,
-        f"central differences of the penalised mean loss (l2_lambda={L2_LAMBDA})",
-        mistakes=l2_mistakes(problem),
-        rtol=FINITE_DIFFERENCE_RTOL,
-        atol=FINITE_DIFFERENCE_ATOL,
-    )
+def check_l2_gradients(got, expected, problem: Problem, *, oracle: str, **tolerances) -> None:
+    check_gradients(got, expected, problem, oracle, mistakes=l2_mistakes(problem), **tolerances)
 
 
 @pytest.mark.grade_cell("l2_regularisation")

@@ -264,7 +264,8 @@ def test_hidden_checks_lines_name_the_oracles_the_checks_use(name: str) -> None:
 
 def test_inventory_reads_what_each_check_uses(tmp_path: Path) -> None:
     """The inventory follows helper functions and ignores the mistakes only named in messages;
-    a check that starts using another oracle changes its cell's line."""
+    a row of the oracle table gives its cell the oracles it sets; a check that starts using
+    another oracle changes its cell's line."""
     suite = tmp_path / "grader_tests"
     suite.mkdir()
     (suite / "oracles.py").write_text("def torch_forward():\n    return 1\n")
@@ -283,12 +284,22 @@ def test_inventory_reads_what_each_check_uses(tmp_path: Path) -> None:
         "@pytest.mark.grade_cell('three')\ndef test_three():\n    assert ACCURACY_THRESHOLD\n"
         "    assert ref.BY_HAND_ANSWERS\n"
     )
-    found = inventory.oracles_by_cell(["one", "two", "three", "four"], suite)
+    (suite / "test_table.py").write_text(
+        "from grader_tests.oracle_table import Oracle, Row\n\n"
+        "ROWS = [\n"
+        "    Row(cell='five', item='f', draw=None, answer=None, compare=None,\n"
+        "        torch=Oracle(None, 'torch', {}), central=Oracle(None, 'central', {})),\n"
+        "    Row(cell='one', item='g', draw=None, answer=None, compare=None, reference=None,\n"
+        "        central=Oracle(None, 'central', {})),\n"
+        "]\n"
+    )
+    found = inventory.oracles_by_cell(["one", "two", "three", "four", "five"], suite)
     assert found == {
-        "one": [inventory.REFERENCE],
+        "one": [inventory.REFERENCE, inventory.FINITE_DIFFERENCES],
         "two": [inventory.PYTORCH],
         "three": [inventory.LECTURE, inventory.WORKED],
         "four": [],
+        "five": [inventory.PYTORCH, inventory.FINITE_DIFFERENCES],
     }
     cell = "# Hidden checks: 3 more checks run when your notebook is graded (PyTorch).\n"
     assert inventory.stated(cell) == "PyTorch" != inventory.describe(found["one"])
