@@ -18,6 +18,7 @@ import pytest
 import torch
 
 import reference_impl as ref
+from gradekit.sandbox.student import RemoteObject
 from grader_tests import oracles
 from grader_tests.compare import check_close, check_true, shape_of
 from grader_tests.networks import BINARY, HIDDEN_ACTIVATIONS, MULTICLASS, Architecture, cases
@@ -71,10 +72,24 @@ def sgd_steps(X: np.ndarray, target: np.ndarray, loss: str, target_dtype: str) -
 # -- helpers ----------------------------------------------------------------------------------
 
 
+#: Seeds the student's process (NumPy, ``random``, ``torch.manual_seed``) before their model is
+#: built: the checks read its parameters, so a wrong model's verdict must not change from one
+#: grading to the next with its random initial weights.
+MODEL_SEED = 5
+
+
 def build(student, class_name: str, sizes: tuple[int, ...], activation: str) -> Any:
     if class_name == BINARY_CLASS:
-        return student.new(class_name, list(sizes), activation=activation)
-    return student.new(class_name, sizes[0], list(sizes[1:-1]), sizes[-1])
+        args, kwargs = [list(sizes)], {"activation": activation}
+    else:
+        args, kwargs = [sizes[0], list(sizes[1:-1]), sizes[-1]], {}
+    model = student.invoke(class_name, args, kwargs, seed=MODEL_SEED).value
+    check_true(
+        isinstance(model, RemoteObject),
+        f"{call_text(class_name, sizes, activation)} did not create an object "
+        f"(got {type(model).__name__})",
+    )
+    return model
 
 
 def call_text(class_name: str, sizes: tuple[int, ...], activation: str) -> str:
