@@ -103,14 +103,21 @@ class StuckChannel:
         self.closed.set()
 
 
-def test_the_hard_stop_abandons_checks_stuck_on_the_trusted_side(monkeypatch, tiny_course):
+def test_the_hard_stop_abandons_checks_stuck_on_the_trusted_side(
+    monkeypatch, tiny_course, suite_sessions
+):
     monkeypatch.setattr(budget_module, "HARD_STOP_MARGIN", 1.0)
     notebook = read_notebook(tiny_course.root / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
     suite = tiny_course.suite(ASSIGNMENT)
     dead = StuckChannel()
     dead.close()  # answers nothing at once: collects the suite before the clock starts
     grade_notebook(
-        notebook=notebook, suite=suite, support_files={}, limits=LIMITS, start_channel=lambda: dead
+        notebook=notebook,
+        suite=suite,
+        support_files={},
+        limits=LIMITS,
+        sessions=suite_sessions,
+        start_channel=lambda: dead,
     )
     channel = StuckChannel()
     started = time.monotonic()
@@ -119,6 +126,7 @@ def test_the_hard_stop_abandons_checks_stuck_on_the_trusted_side(monkeypatch, ti
         suite=suite,
         support_files={},
         limits=LIMITS,
+        sessions=suite_sessions,
         start_channel=lambda: channel,
         budget=Budget.start(2),
     )
