@@ -1,6 +1,6 @@
 """nbgrader's sanitizing steps of ``nbgrader autograde``, applied outside its converter.
 
-Grading ahead (:mod:`gradekit.nbgrader.hide_hidden_tests`) and batch jobs
+Grading ahead (:mod:`gradekit.nbgrader.gradings`) and batch jobs
 (:mod:`gradekit.batch.job`) grade a notebook before nbgrader's converter reaches it; they sanitize
 it here with the configured ``Autograde.sanitize_preprocessors``, exactly as nbgrader will, and
 match the results to nbgrader's notebooks by :func:`content_key`.
