@@ -22,6 +22,8 @@ The engine knows nothing about the course it grades. Modules, in the order a gra
 - :mod:`gradekit.nbgrader.hide_hidden_tests`, :mod:`gradekit.nbgrader.sandboxed_execute`,
   :mod:`gradekit.nbgrader.trusted_grades`: the nbgrader steps that execute a notebook confined
   and store the trusted grades (:mod:`gradekit.nbgrader.results`);
+- :mod:`gradekit.nbgrader.runtime`: what outlives a notebook (suite sessions, fork servers, the
+  grading thread), owned by one ``Runtime`` that is passed in;
 - :mod:`gradekit.nbgrader.kernel`: grade one cell inside an instructor's Jupyter kernel;
 - :mod:`gradekit.nbgrader.gradebook`: the scores nbgrader's gradebook holds (manual grades
   included);

@@ -7,7 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from gradekit.checks.grading import SuiteSessions
 from gradekit.nbgrader.course import Course
+from gradekit.nbgrader.runtime import Runtime
 from gradekit.sandbox.workers import WorkerPool
 from synthetic.courses import autograde_with_nbgrader, copy_course
 from synthetic.samples import SAMPLES
@@ -19,6 +21,20 @@ def workers() -> Iterator[WorkerPool]:
     """The fork servers of the tests' sandboxed workers (stopped after the last test)."""
     with WorkerPool() as pool:
         yield pool
+
+
+@pytest.fixture(scope="session")
+def runtime() -> Iterator[Runtime]:
+    """The runtime of the tests that grade in this process: suite sessions, kernel fork servers,
+    grading thread (closed after the last test)."""
+    with Runtime() as runtime:
+        yield runtime
+
+
+@pytest.fixture(scope="session")
+def suite_sessions(runtime: Runtime) -> SuiteSessions:
+    """The check suites' sessions of the tests that call ``grade_notebook``."""
+    return runtime.suites
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,10 @@ by the same graders (unless ``force``): a run that was killed picks up where it 
 
 What happened to whom comes back as a :class:`BatchSummary`; an :class:`Observer` hears about
 each submission as it finishes (the CLI draws a progress bar with it).
+
+The coordinator prepares and stores with a :class:`gradekit.nbgrader.runtime.Runtime` of the
+batch's own; every worker grades with one of its own, made and closed by the
+:class:`gradekit.batch.run.WorkerRuntime` plugin.
 """
 
 from __future__ import annotations
@@ -28,10 +32,11 @@ from distributed import Client, KilledWorker, LocalCluster, WorkerPlugin, as_com
 from nbgrader.api import Gradebook, MissingEntry
 
 from gradekit.batch.job import Job, JobError, Outcome, prepare_job, suite_digest
-from gradekit.batch.run import run_job
+from gradekit.batch.run import WorkerRuntime, run_on_worker
 from gradekit.batch.state import STATE_FOLDER, GradingState
 from gradekit.batch.store import store_outcome
 from gradekit.nbgrader.course import Course
+from gradekit.nbgrader.runtime import Runtime
 from gradekit.sandbox.budget import HARD_STOP_MARGIN, JOB_EVENTS
 
 log = logging.getLogger("gradekit.batch.dask_run")
@@ -135,7 +140,10 @@ def autograde_class(
     if todo:
         # A local cluster gets no more workers than there are submissions to grade.
         local_workers = min(jobs or os.cpu_count() or 1, len(todo))
-        with dask_client(jobs=local_workers, scheduler=scheduler, course=course.root) as client:
+        with (
+            dask_client(jobs=local_workers, scheduler=scheduler, course=course.root) as client,
+            Runtime() as runtime,
+        ):
             workers = len(client.scheduler_info(n_workers=-1)["workers"])
             if observer:
                 observer.started(total=len(everyone), skipped=len(runs), workers=workers)
@@ -148,6 +156,7 @@ def autograde_class(
                 grades_only=grades_only,
                 state=state,
                 in_flight=2 * max(workers, 1),
+                runtime=runtime,
             ):
                 runs.append(run)
                 if observer:
@@ -168,8 +177,10 @@ def _run_jobs(
     grades_only: bool,
     state: GradingState,
     in_flight: int,
+    runtime: Runtime,
 ) -> Iterator[StudentRun]:
-    """Keep ``in_flight`` jobs on the workers; store each outcome as it arrives."""
+    """Keep ``in_flight`` jobs on the workers; store each outcome as it arrives (the
+    coordinator's ``runtime`` prepares and stores)."""
     queue = iter(students)
     sent: dict[object, tuple[Job, float, float]] = {}  # key -> the job, when it was sent
     arrived = as_completed()
@@ -178,7 +189,9 @@ def _run_jobs(
     lost: dict[str, int] = {}  # student -> workers lost under their job, not their fault
 
     def send(job: Job) -> None:
-        future = client.submit(run_job, job, key=f"grade-{job.student}-{uuid.uuid4().hex[:8]}")
+        future = client.submit(
+            run_on_worker, job, key=f"grade-{job.student}-{uuid.uuid4().hex[:8]}"
+        )
         sent[future.key] = (job, time.monotonic(), time.time())
         arrived.add(future)
 
@@ -190,6 +203,7 @@ def _run_jobs(
                     assignment=assignment,
                     student=student,
                     notebook_names=notebook_names,
+                    runtime=runtime,
                     grades_only=grades_only,
                 )
             except Exception as error:
@@ -206,7 +220,7 @@ def _run_jobs(
         student = job.student
         try:
             outcome: Outcome = future.result()
-            store_outcome(course=course, job=job, outcome=outcome)
+            store_outcome(course=course, job=job, outcome=outcome, runtime=runtime)
         except KilledWorker:
             future.release()
             reason = _over_budget(client, student, sent_wall)
@@ -319,6 +333,7 @@ def dask_client(
     trusted packages from ``course`` (a remote cluster's workers must have them installed)."""
     if scheduler:
         with Client(scheduler, timeout="30s") as client:
+            client.register_plugin(WorkerRuntime())
             yield client
         return
     # A job whose worker died is not sent to another worker: the kit decides (its own time
@@ -336,6 +351,7 @@ def dask_client(
     ):
         if course is not None:
             client.register_plugin(CourseOnPath(str(course)))
+        client.register_plugin(WorkerRuntime())
         yield client
 
 

@@ -39,6 +39,7 @@ from traitlets.config import Config
 from gradekit.checks.pytest_plugin import support_files
 from gradekit.core.scoring import NotebookResult
 from gradekit.nbgrader.course import Course
+from gradekit.nbgrader.runtime import Runtime, RuntimeParent
 from gradekit.nbgrader.sanitize import content_key, sanitize_notebook
 
 #: Configuration sections a worker needs to execute and grade like the coordinator would.
@@ -130,6 +131,7 @@ def prepare_job(
     assignment: str,
     student: str,
     notebook_names: Iterable[str],
+    runtime: Runtime,
     grades_only: bool = False,
 ) -> Job:
     """Sanitize a submission's notebooks like ``nbgrader autograde`` and pack them as a job.
@@ -140,6 +142,7 @@ def prepare_job(
         student: The student whose submission to pack.
         notebook_names: The assignment's notebooks in the gradebook (others are skipped, as
             nbgrader skips them).
+        runtime: The coordinator's runtime (for the sanitizing steps that need one).
         grades_only: Pack for a grades-only run (with the last run's autograded notebooks).
 
     Raises:
@@ -151,6 +154,7 @@ def prepare_job(
     if not submitted.is_dir():
         raise JobError(f"no submission folder {submitted}")
     known = set(notebook_names)
+    parent = RuntimeParent(runtime, config=course.config)
     notebooks, submitted_keys, previous, problems = {}, {}, {}, []
     autograded = course.path("autograded", assignment=assignment, student=student)
     for path in sorted(submitted.glob("*.ipynb")):
@@ -160,7 +164,7 @@ def prepare_job(
         try:
             nb = nbformat.read(path, as_version=nbformat.NO_CONVERT)
             submitted_keys[path.stem] = content_key(nb, path.stem)
-            nb, _ = sanitize_notebook(nb, resources, course.config)
+            nb, _ = sanitize_notebook(nb, resources, course.config, parent)
         except Exception as error:  # nbgrader fails this notebook the same way when storing
             problems.append(f"{path.name} could not be read: {_first_line(error)}")
             submitted_keys.pop(path.stem, None)

@@ -2,7 +2,9 @@
 
 Runs on any worker with the kit and the course's trusted packages installed, with no access to
 the course folder or the gradebook: the job carries everything, the :class:`Outcome` is plain
-data.
+data. What outlives a job (suite sessions, fork servers, the grading thread) is the worker's
+:class:`gradekit.nbgrader.runtime.Runtime`, passed in (on a Dask worker: made by the
+:class:`WorkerRuntime` plugin, see :func:`run_on_worker`).
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ import os
 import socket
 import tempfile
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from importlib.util import find_spec
 from pathlib import Path, PurePosixPath
 
 import nbformat
+from distributed import WorkerPlugin, get_worker
 from nbconvert.exporters.exporter import ResourcesDict
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets.config import Config
@@ -28,6 +31,7 @@ from gradekit.core.scoring import NotebookResult
 from gradekit.nbgrader.course import GradeKit
 from gradekit.nbgrader.hide_hidden_tests import HideHiddenTests
 from gradekit.nbgrader.resources import BUDGET, GRADING
+from gradekit.nbgrader.runtime import Runtime, RuntimeParent
 from gradekit.nbgrader.sandboxed_execute import SandboxedExecute
 from gradekit.nbgrader.sanitize import content_key
 from gradekit.nbgrader.trusted_grades import TrustedGrades
@@ -35,17 +39,17 @@ from gradekit.sandbox.budget import Budget, hard_stop
 from gradekit.sandbox.leftovers import folder_prefix, sweep_once
 from gradekit.sandbox.limits import Limits
 
-#: Waits for the trusted checks of a job's notebooks, one after another, while the kernels execute
-#: them (the checks themselves run in the thread of :class:`gradekit.checks.grading.SuiteSession`).
-_CHECKS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gradekit-grading")
 
-
-def run_job(job: Job) -> Outcome:
+def run_job(job: Job, *, runtime: Runtime) -> Outcome:
     """Execute and grade one submission. Runs on a worker with only the kit installed.
 
-    Each notebook is executed in a sandboxed kernel (nbgrader's ``Execute`` step) while a
-    background thread grades the notebooks' definitions, one after another, with the trusted
-    checks; then the results are written into the executed notebooks.
+    Each notebook is executed in a sandboxed kernel (nbgrader's ``Execute`` step) while the
+    runtime's grading thread grades the notebooks' definitions, one after another, with the
+    trusted checks; then the results are written into the executed notebooks.
+
+    Args:
+        job: The submission and everything needed to grade it.
+        runtime: The worker's runtime (suite sessions, kernel fork servers, grading thread).
 
     Raises:
         JobError: If this worker's graders differ from the coordinator's.
@@ -62,7 +66,7 @@ def run_job(job: Job) -> Outcome:
     limits = settings.limits()
     budget = Budget.start(settings.submission_budget)
     with hard_stop(job.student, budget):
-        graded, keys = _grade_job(job, config, limits, budget)
+        graded, keys = _grade_job(job, config, limits, budget, runtime)
     return Outcome(
         student=job.student,
         assignment=job.assignment,
@@ -74,7 +78,7 @@ def run_job(job: Job) -> Outcome:
 
 
 def _grade_job(
-    job: Job, config: Config, limits: Limits, budget: Budget
+    job: Job, config: Config, limits: Limits, budget: Budget, runtime: Runtime
 ) -> tuple[dict[str, str], dict[str, str]]:
     """The graded notebooks of ``job`` and the content keys of what was graded."""
     suite = _package_folder(job.suite)
@@ -91,12 +95,13 @@ def _grade_job(
             Path(folder), {f"{name}.ipynb": text.encode() for name, text in job.notebooks.items()}
         )
         gradings: dict[str, Future[NotebookResult]] = {
-            name: _CHECKS.submit(
+            name: runtime.gradings.submit(
                 grade_notebook,
                 notebook=notebook_from_dict(as_nbformat(nb), name=name),
                 suite=suite,
                 support_files=job.support_files,
                 limits=limits,
+                sessions=runtime.suites,
                 budget=budget,
             )
             for name, nb in sanitized.items()
@@ -105,6 +110,7 @@ def _grade_job(
         if not job.grades_only:
             steps.insert(1, SandboxedExecute)
         graded = {}
+        parent = RuntimeParent(runtime, config=config)
         for name, nb in sanitized.items():
             if name in job.previous:
                 nb = nbformat.reads(job.previous[name], as_version=nbformat.NO_CONVERT)
@@ -116,9 +122,40 @@ def _grade_job(
             resources[GRADING] = gradings[name]
             resources[BUDGET] = budget
             for step in steps:
-                nb, resources = step(config=config).preprocess(nb, resources)
+                nb, resources = step(config=config, parent=parent).preprocess(nb, resources)
             graded[name] = nbformat.writes(nb)
     return graded, {name: content_key(nb, name) for name, nb in sanitized.items()}
+
+
+class WorkerRuntime(WorkerPlugin):
+    """Gives a worker its own :class:`~gradekit.nbgrader.runtime.Runtime` (the suite sessions,
+    fork servers and grading thread its jobs share), closed with the worker; a worker restarted
+    after a hard stop gets a new one."""
+
+    name = "gradekit-runtime"
+
+    def __init__(self) -> None:
+        self.runtime: Runtime | None = None  # made on the worker, never sent
+
+    def setup(self, worker: object) -> None:
+        self.runtime = Runtime()
+
+    def teardown(self, worker: object) -> None:
+        if self.runtime is not None:
+            self.runtime.close()
+            self.runtime = None
+
+
+def run_on_worker(job: Job) -> Outcome:
+    """:func:`gradekit.batch.run.run_job` with the runtime of the Dask worker running it.
+
+    Raises:
+        JobError: If the worker has no :class:`WorkerRuntime` (the client did not register it).
+    """
+    plugin = get_worker().plugins.get(WorkerRuntime.name)
+    if not isinstance(plugin, WorkerRuntime) or plugin.runtime is None:
+        raise JobError("this Dask worker has no gradekit runtime (register WorkerRuntime)")
+    return run_job(job, runtime=plugin.runtime)
 
 
 def _package_folder(name: str) -> Path:

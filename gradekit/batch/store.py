@@ -3,7 +3,9 @@
 On the coordinator, the gradebook's only writer: nbgrader's own ``Autograde`` converter runs
 with its sanitizing steps replaced by :class:`UseSanitized` and its execution steps by
 :class:`UseOutcome`, so that the autograded notebooks, grades and late penalties are exactly
-what ``nbgrader autograde`` writes.
+what ``nbgrader autograde`` writes. The converter (:class:`StoreAutograde`) carries the job and
+the outcome to those two steps, its children, and lends its other steps the coordinator's
+runtime.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from traitlets.utils.importstring import import_item
 from gradekit.batch.job import Job, JobError, Outcome
 from gradekit.nbgrader.course import Course
 from gradekit.nbgrader.hide_hidden_tests import HideHiddenTests
+from gradekit.nbgrader.runtime import RUNTIME_ATTRIBUTE, Runtime
 from gradekit.nbgrader.sanitize import content_key, sanitize_notebook
 from gradekit.nbgrader.trusted_grades import TrustedGrades
 
@@ -40,13 +43,15 @@ class _Storing:
     config: Config  # the course's, with nbgrader's own sanitizing steps
 
 
-#: Submissions being stored, by (student, assignment).
-_STORING: dict[tuple[str, str], _Storing] = {}
-
-
-def _storing(resources: ResourcesDict) -> _Storing:
-    info = resources["nbgrader"]
-    return _STORING[(info["student"], info["assignment"])]
+def _storing(step: NbGraderPreprocessor) -> _Storing:
+    """What the converter storing ``step``'s submission carries (up the ``parent`` chain:
+    nbconvert's exporter, then the converter)."""
+    owner = step.parent
+    while owner is not None and not isinstance(owner, StoreAutograde):
+        owner = owner.parent
+    if owner is None:
+        raise JobError(f"{type(step).__name__} runs only in gradekit's StoreAutograde converter")
+    return owner.storing
 
 
 class UseSanitized(NbGraderPreprocessor):
@@ -58,10 +63,10 @@ class UseSanitized(NbGraderPreprocessor):
     def preprocess(
         self, nb: NotebookNode, resources: ResourcesDict
     ) -> tuple[NotebookNode, ResourcesDict]:
-        storing = _storing(resources)
+        storing = _storing(self)
         name = resources["nbgrader"]["notebook"]
         if name not in storing.job.notebooks:
-            return sanitize_notebook(nb, resources, storing.config)
+            return sanitize_notebook(nb, resources, storing.config, self)
         if storing.job.submitted_keys.get(name) != content_key(nb, name):
             raise JobError(f"{name} changed while it was being graded: grade it again")
         return nbformat.reads(
@@ -76,7 +81,7 @@ class UseOutcome(NbGraderPreprocessor):
     def preprocess(
         self, nb: NotebookNode, resources: ResourcesDict
     ) -> tuple[NotebookNode, ResourcesDict]:
-        outcome = _storing(resources).outcome
+        outcome = _storing(self).outcome
         name = resources["nbgrader"]["notebook"]
         if outcome.keys.get(name) != content_key(nb, name):
             raise JobError(f"{name} changed while it was being graded: grade it again")
@@ -84,8 +89,20 @@ class UseOutcome(NbGraderPreprocessor):
 
 
 class StoreAutograde(Autograde):
-    """nbgrader's ``Autograde`` converter that gives an unreadable notebook zero points (as if it
-    were missing) instead of failing the whole submission."""
+    """nbgrader's ``Autograde`` converter that stores one worker's outcome, and gives an
+    unreadable notebook zero points (as if it were missing) instead of failing the whole
+    submission.
+
+    Args:
+        storing: The job and outcome its :class:`UseSanitized` and :class:`UseOutcome` use.
+        runtime: The runtime its other steps use (:func:`gradekit.nbgrader.runtime.runtime_of`).
+        **kwargs: For nbgrader's ``Autograde`` (``coursedir``, ``config``).
+    """
+
+    def __init__(self, *, storing: _Storing, runtime: Runtime, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.storing = storing
+        setattr(self, RUNTIME_ATTRIBUTE, runtime)
 
     def convert_single_notebook(self, notebook_filename: str) -> None:
         try:
@@ -128,8 +145,14 @@ def storing_steps(configured: Iterable[Any]) -> list[type]:
     return replaced
 
 
-def store_outcome(*, course: Course, job: Job, outcome: Outcome) -> str:
+def store_outcome(*, course: Course, job: Job, outcome: Outcome, runtime: Runtime) -> str:
     """Save a worker's outcome of ``job`` through nbgrader's ``Autograde`` converter.
+
+    Args:
+        course: The course.
+        job: The job the worker got.
+        outcome: What the worker sent back.
+        runtime: The coordinator's runtime (for the steps that need one).
 
     Returns:
         nbgrader's log of the conversion.
@@ -144,15 +167,15 @@ def store_outcome(*, course: Course, job: Job, outcome: Outcome) -> str:
     coursedir = CourseDirectory(config=config, root=str(course.root))
     coursedir.assignment_id = outcome.assignment
     coursedir.student_id = outcome.student
-    converter = StoreAutograde(coursedir=coursedir, config=config)
+    converter = StoreAutograde(
+        storing=_Storing(job, outcome, course.config),
+        runtime=runtime,
+        coursedir=coursedir,
+        config=config,
+    )
     converter.force = True
     converter.create_student = True
-    key = (outcome.student, outcome.assignment)
-    _STORING[key] = _Storing(job, outcome, course.config)
-    try:
-        result = capture_log(converter)
-    finally:
-        _STORING.pop(key, None)
+    result = capture_log(converter)
     if not result["success"]:
         raise JobError(_last_error(result.get("log", "") + result.get("error", "")))
     return str(result.get("log", ""))

@@ -4,7 +4,9 @@
 checks run in-process in a :class:`SuiteSession`: one pytest session per suite that configures and
 collects the suite once and then runs each notebook's checks in it, so neither pytest's start nor
 the collection of several hundred parametrized checks is paid per notebook (the libraries and
-the reference implementation are imported once per grading process, too). A
+the reference implementation are imported once per grading process, too). Whoever grades owns
+the sessions, a :class:`SuiteSessions` (one per runtime, see :mod:`gradekit.nbgrader.runtime`),
+passes it in and closes it when done. A
 :class:`gradekit.checks.pytest_plugin.GradingSession` turns the check results into points per grade
 cell.
 """
@@ -61,6 +63,7 @@ def grade_notebook(
     suite: Path,
     support_files: dict[str, str],
     limits: Limits,
+    sessions: SuiteSessions,
     start_channel: Callable[[], Channel] | None = None,
     budget: Budget = UNLIMITED,
 ) -> NotebookResult:
@@ -76,6 +79,7 @@ def grade_notebook(
         suite: Folder of the pytest check suite (its ``conftest.py`` loads the submission).
         support_files: The assignment's helper modules (name -> text), from the source folder.
         limits: Limits of the student's process.
+        sessions: The suite sessions to run the checks in (the suite's is started on first use).
         start_channel: Starts the student's process (default: a sandboxed worker, started by
             the suite session's :class:`~gradekit.sandbox.workers.WorkerPool`).
         budget: The submission's wall-clock budget.
@@ -87,7 +91,7 @@ def grade_notebook(
         GradingError: If the suite could not be collected or run.
     """
     started = time.monotonic()
-    suite_session = SuiteSession.of(suite)
+    suite_session = sessions.of(suite)
     session = GradingSession(
         notebook=notebook,
         support_files=support_files,
@@ -136,6 +140,45 @@ def _not_run(grade_id: str, budget: Budget) -> CheckResult:
     )
 
 
+class SuiteSessions:
+    """The suite sessions of one owner (a runtime, a test): one per suite, closed together.
+
+    A session starts on a suite's first notebook and is replaced when it broke. Copies of a course
+    that link the same suite share one session: the checks' ids, and so their hidden inputs, are
+    those of the suite's real folder. Two owners never share a session.
+    """
+
+    def __init__(self) -> None:
+        self._sessions: dict[Path, SuiteSession] = {}
+        self._lock = threading.Lock()
+
+    def of(self, suite: Path) -> SuiteSession:
+        """The session of ``suite`` (started on first use, replaced if broken)."""
+        suite = suite.resolve()
+        with self._lock:
+            session = self._sessions.get(suite)
+            if session is None or session.broken:
+                if session is not None:
+                    session.close(wait=0)
+                session = self._sessions[suite] = SuiteSession(suite)
+            return session
+
+    def close(self, wait: float = 10.0) -> None:
+        """End every session: their fixtures are torn down and their student processes and
+        fork servers stopped (waiting up to ``wait`` seconds for each to finish its notebook)."""
+        with self._lock:
+            sessions = list(self._sessions.values())
+            self._sessions.clear()
+        for session in sessions:
+            session.close(wait=wait)
+
+    def __enter__(self) -> SuiteSessions:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class SuiteSession:
     """A pytest session over one check suite that runs one notebook's checks after another.
 
@@ -143,41 +186,40 @@ class SuiteSession:
     session waits for notebooks (:meth:`run`), registers each notebook's
     :class:`~gradekit.checks.pytest_plugin.GradingSession` as a plugin, runs the checks it selects
     and tears everything down after the last one (the session-scoped fixtures too, which closes the
-    student's process). The thread lives as long as the process, and so does what the checks
+    student's process). The thread lives until :meth:`close`, and so does what the checks
     start in it: the session's :class:`~gradekit.sandbox.workers.WorkerPool` (a fork server dies
     with the thread that started it), closed when the thread ends. A session whose
     suite cannot be collected fails its notebook with :class:`GradingError`, and so does one that
-    broke; either is replaced by a new one for the next notebook.
+    broke; its :class:`SuiteSessions` replaces either by a new one for the next notebook.
 
     Args:
         suite: Folder of the pytest check suite.
     """
-
-    _sessions: dict[Path, SuiteSession] = {}  # noqa: RUF012 - one per suite and process
-    _lock = threading.Lock()
 
     def __init__(self, suite: Path):
         self.suite = suite
         self.broken = False
         #: Starts the sandboxed workers of this session's notebooks (in its thread).
         self.workers = WorkerPool()
-        self._requests: queue.SimpleQueue[tuple[GradingSession, Future[None]]] = queue.SimpleQueue()
+        # None: close the session.
+        self._requests: queue.SimpleQueue[tuple[GradingSession, Future[None]] | None] = (
+            queue.SimpleQueue()
+        )
         self._thread = threading.Thread(target=self._main, name="gradekit-checks", daemon=True)
         self._thread.start()
 
-    @classmethod
-    def of(cls, suite: Path) -> SuiteSession:
-        """This process's session of ``suite`` (started on first use, restarted if broken).
+    @property
+    def alive(self) -> bool:
+        """Whether the session's thread still runs."""
+        return self._thread.is_alive()
 
-        Copies of a course that link the same suite share one session: the checks' ids, and so
-        their hidden inputs, are those of the suite's real folder.
-        """
-        suite = suite.resolve()
-        with cls._lock:
-            session = cls._sessions.get(suite)
-            if session is None or session.broken:
-                session = cls._sessions[suite] = cls(suite)
-            return session
+    def close(self, wait: float = 10.0) -> None:
+        """End the session after the notebook it is grading, if any (pytest tears its fixtures
+        down, the thread closes its worker pool); wait up to ``wait`` seconds for that."""
+        self.broken = True
+        self._requests.put(None)
+        if wait > 0 and threading.current_thread() is not self._thread:
+            self._thread.join(wait)
 
     def run(self, grading: GradingSession, budget: Budget = UNLIMITED) -> bool:
         """Run the checks of ``grading``'s notebook; its results end up in ``grading``.
@@ -218,9 +260,12 @@ class SuiteSession:
         self.workers.close()
         while True:  # whatever arrived meanwhile
             try:
-                _, done = self._requests.get_nowait()
+                request = self._requests.get_nowait()
             except queue.Empty:
                 return
+            if request is None:
+                continue
+            _, done = request
             if done.set_running_or_notify_cancel():
                 done.set_exception(error)
 
@@ -228,7 +273,10 @@ class SuiteSession:
     def pytest_runtestloop(self, session: pytest.Session) -> bool:
         collection_failed = bool(session.testsfailed)
         while not self.broken:
-            grading, done = self._requests.get()
+            request = self._requests.get()
+            if request is None:
+                break
+            grading, done = request
             if not done.set_running_or_notify_cancel():
                 continue
             if collection_failed:  # the next notebook collects again (the suite may be fixed)

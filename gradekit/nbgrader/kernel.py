@@ -12,17 +12,22 @@ this grades the cell against the kernel's live definitions and prints the feedba
 ``nbgrader autograde`` these lines never run:
 :class:`gradekit.nbgrader.hide_hidden_tests.HideHiddenTests` removes them and
 :class:`gradekit.nbgrader.trusted_grades.TrustedGrades` grades in a separate process. This in-kernel
-path is for trusted code only (it runs the checks in the kernel's process).
+path is for trusted code only (it runs the checks in the kernel's process). The kernel's IPython
+shell owns the suite sessions of its cells (closed with the shell, at the latest when the kernel
+exits): a suite is collected once per kernel, not once per cell.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
+import weakref
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from gradekit.checks.grading import grade_notebook
+from gradekit.checks.grading import SuiteSessions, grade_notebook
 from gradekit.checks.pytest_plugin import support_files
 from gradekit.core.cells import grade_id as cell_grade_id
 from gradekit.core.notebook import notebook_from_dict
@@ -42,23 +47,46 @@ def grade_cell(grade_id: str, namespace: dict[str, Any] | None = None) -> float:
     Returns:
         The points earned, as a plain ``float`` (nbgrader's partial credit).
     """
-    if namespace is None:
-        from IPython import get_ipython
+    from IPython import get_ipython
 
-        namespace = get_ipython().user_ns
+    shell = get_ipython()
+    if namespace is None:
+        namespace = shell.user_ns
     course = Course.find()
     cell, source_dir = _find_source_cell(course.root / course.coursedir.source_directory, grade_id)
     workdir = Path(tempfile.mkdtemp(prefix=folder_prefix("kernel")))
-    result = grade_notebook(
-        notebook=notebook_from_dict({"cells": [cell]}, name=source_dir.name),
-        suite=course.suite(source_dir.name),
-        support_files=support_files(source_dir),
-        limits=course.settings.limits(),
-        start_channel=lambda: InProcessChannel(Worker(namespace=namespace, workdir=workdir)),
-    )
+    with _sessions_of(shell) as sessions:
+        result = grade_notebook(
+            notebook=notebook_from_dict({"cells": [cell]}, name=source_dir.name),
+            suite=course.suite(source_dir.name),
+            support_files=support_files(source_dir),
+            limits=course.settings.limits(),
+            sessions=sessions,
+            start_channel=lambda: InProcessChannel(Worker(namespace=namespace, workdir=workdir)),
+        )
     item = result.items[grade_id]
     print(item.feedback())
     return float(item.points)
+
+
+#: The attribute of the IPython shell that holds its suite sessions.
+_SESSIONS_ATTRIBUTE = "gradekit_suite_sessions"
+
+
+@contextlib.contextmanager
+def _sessions_of(shell: Any) -> Iterator[SuiteSessions]:
+    """The suite sessions of the kernel's ``shell`` (made on its first grade cell); outside a
+    kernel (``shell`` is None), sessions for this call only."""
+    if shell is None:
+        with SuiteSessions() as sessions:
+            yield sessions
+        return
+    kept = getattr(shell, _SESSIONS_ATTRIBUTE, None)
+    if not isinstance(kept, SuiteSessions):
+        kept = SuiteSessions()
+        setattr(shell, _SESSIONS_ATTRIBUTE, kept)
+        weakref.finalize(shell, kept.close)
+    yield kept
 
 
 def _find_source_cell(source_root: Path, grade_id: str) -> tuple[dict[str, Any], Path]:

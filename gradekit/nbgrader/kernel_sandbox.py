@@ -21,7 +21,6 @@ process of the grading machine.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import contextlib
 import shutil
 import signal
@@ -75,32 +74,37 @@ class KernelServer:
         remove_tree(self.root)
 
 
-_servers: dict[tuple[Limits, int], KernelServer] = {}
-_servers_lock = threading.Lock()
-
-
-def kernel_server(limits: Limits) -> KernelServer:
-    """This thread's kernel fork server for ``limits`` (started on first use).
+class KernelServers:
+    """The kernel fork servers of one owner (a runtime), one per limits and thread, closed
+    together.
 
     One per thread: a fork server kills whatever its previous kernel left running, so two
     notebooks executed at once (threads of one Dask worker) must not share one.
     """
-    key = (limits, threading.get_ident())
-    with _servers_lock:
-        server = _servers.get(key)
-        if server is None or not server.zygote.alive:
-            if server is not None:
-                server.close()
-            server = _servers[key] = KernelServer(limits)
-        return server
 
+    def __init__(self) -> None:
+        self._servers: dict[tuple[Limits, int], KernelServer] = {}
+        self._lock = threading.Lock()
 
-@atexit.register
-def _stop_servers() -> None:
-    with _servers_lock:
-        for server in _servers.values():
+    def for_this_thread(self, limits: Limits) -> KernelServer:
+        """This thread's kernel fork server for ``limits`` (started on first use, replaced if it
+        died)."""
+        key = (limits, threading.get_ident())
+        with self._lock:
+            server = self._servers.get(key)
+            if server is None or not server.zygote.alive:
+                if server is not None:
+                    server.close()
+                server = self._servers[key] = KernelServer(limits)
+            return server
+
+    def close(self) -> None:
+        """Stop every fork server and the kernels it started; remove their folders."""
+        with self._lock:
+            servers = list(self._servers.values())
+            self._servers.clear()
+        for server in servers:
             server.close()
-        _servers.clear()
 
 
 class ZygoteProvisioner(LocalProvisioner):
@@ -190,11 +194,18 @@ class SandboxedKernelManager(AsyncKernelManager):
     the rest and interrupts the cell), never a message of hundreds of MiB.
     """
 
+    #: The fork servers to start kernels from (:class:`gradekit.nbgrader.sandboxed_execute.
+    #: SandboxedExecute` lends its runtime's); a manager lent none starts its own and stops them
+    #: with its kernel.
+    servers: KernelServers | None = None
+    _own_servers: KernelServers | None = None
     _folder: Path | None = None
 
     async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
         settings = GradeKit(config=self.config)
-        server = kernel_server(settings.limits())
+        if self.servers is None:
+            self.servers = self._own_servers = KernelServers()
+        server = self.servers.for_this_thread(settings.limits())
         if self._folder is not None:  # a restart: the old kernel's sockets are of no use
             remove_tree(self._folder)
         # Short: a Unix socket's path has at most 107 bytes (the server's folder carries its
@@ -224,3 +235,6 @@ class SandboxedKernelManager(AsyncKernelManager):
         if self._folder is not None and not restart:
             remove_tree(self._folder)
             self._folder = None
+        if self._own_servers is not None and not restart:
+            self._own_servers.close()
+            self.servers = self._own_servers = None

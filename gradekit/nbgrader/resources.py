@@ -18,7 +18,7 @@ from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode
 from nbgrader.coursedir import CourseDirectory
 
-from gradekit.checks.grading import grade_notebook
+from gradekit.checks.grading import SuiteSessions, grade_notebook
 from gradekit.checks.pytest_plugin import support_files
 from gradekit.core.notebook import as_nbformat, notebook_from_dict
 from gradekit.core.scoring import NotebookResult
@@ -36,9 +36,14 @@ EXECUTION_PROBLEMS = "gradekit_execution_problems"
 
 
 def grade_in_course(
-    nb: NotebookNode, resources: ResourcesDict, config: Any, budget: Budget = UNLIMITED
+    nb: NotebookNode,
+    resources: ResourcesDict,
+    config: Any,
+    sessions: SuiteSessions,
+    budget: Budget = UNLIMITED,
 ) -> NotebookResult:
-    """Grade the notebook as it is now (only its definitions matter, not its outputs)."""
+    """Grade the notebook as it is now (only its definitions matter, not its outputs), in
+    ``sessions``."""
     course = Course(root=Path(CourseDirectory(config=config).root), config=config)
     assignment = resources["nbgrader"]["assignment"]
     return grade_notebook(
@@ -46,5 +51,6 @@ def grade_in_course(
         suite=course.suite(assignment),
         support_files=support_files(course.path("source", assignment=assignment)),
         limits=course.settings.limits(),
+        sessions=sessions,
         budget=budget,
     )

@@ -15,6 +15,7 @@ from nbgrader.preprocessors import Execute
 from gradekit.nbgrader.course import GradeKit
 from gradekit.nbgrader.kernel_sandbox import SandboxedKernelManager
 from gradekit.nbgrader.resources import BUDGET, EXECUTION_PROBLEMS
+from gradekit.nbgrader.runtime import runtime_of
 from gradekit.sandbox.budget import UNLIMITED, Budget
 
 #: Cells in a row that time out before the kernel counts as unresponsive (no more cells run).
@@ -32,7 +33,8 @@ class KernelSandboxLost(Exception):
 class SandboxedExecute(Execute):
     """nbgrader's ``Execute`` with the kernel confined and bounded.
 
-    - The kernel runs in the sandbox (:mod:`gradekit.nbgrader.kernel_sandbox`).
+    - The kernel runs in the sandbox (:mod:`gradekit.nbgrader.kernel_sandbox`), forked from a
+      fork server of the step's runtime (:func:`gradekit.nbgrader.runtime.runtime_of`).
     - The whole notebook has ``GradeKit.execution_budget`` seconds, and no more than what is
       left of the submission's ``GradeKit.submission_budget`` (:data:`BUDGET` in the resources):
       each cell may take the smaller of ``Execute.timeout`` and what is left, and cells after the
@@ -60,6 +62,12 @@ class SandboxedExecute(Execute):
         self.max_output_bytes = settings.max_output_mb * 1024 * 1024
         self.timeout_func = self._cell_timeout
         self._reset()
+
+    def create_kernel_manager(self) -> Any:
+        km = super().create_kernel_manager()
+        if isinstance(km, SandboxedKernelManager) and km.servers is None:
+            km.servers = runtime_of(self).kernels
+        return km
 
     def _reset(self, submission: Budget = UNLIMITED) -> None:
         self._submission = submission

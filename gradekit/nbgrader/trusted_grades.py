@@ -26,6 +26,7 @@ from gradekit.core.scoring import NotebookResult
 from gradekit.nbgrader.resources import EXECUTION_PROBLEMS, GRADING, STASH, grade_in_course
 from gradekit.nbgrader.restore_metadata import MAX_RESTORED
 from gradekit.nbgrader.results import write_results
+from gradekit.nbgrader.runtime import runtime_of
 
 
 class TrustedGrades(NbGraderPreprocessor):
@@ -37,7 +38,10 @@ class TrustedGrades(NbGraderPreprocessor):
         for index, source in resources.pop(STASH, {}).items():
             nb.cells[index].source = source
         grading: Future[NotebookResult] | None = resources.pop(GRADING, None)
-        result = grading.result() if grading else grade_in_course(nb, resources, self.config)
+        if grading is not None:
+            result = grading.result()
+        else:
+            result = grade_in_course(nb, resources, self.config, runtime_of(self).suites)
         result.execution_problems = list(resources.pop(EXECUTION_PROBLEMS, []))
         restored = nb.metadata.get("gradekit", {}).get("restored", [])
         result.incidents += [f"metadata: {note}" for note in restored[:MAX_RESTORED]]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gradekit.checks.grading import grade_notebook
+from gradekit.checks.grading import SuiteSessions, grade_notebook
 from gradekit.checks.pytest_plugin import support_files
 from gradekit.core.notebook import as_nbformat, notebook_from_dict
 from gradekit.core.scoring import NotebookResult
@@ -38,7 +38,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.bank]
 
 
 def grade(
-    variant: Variant | None, notebook: str | None = None, *, untouched: bool = False
+    sessions: SuiteSessions,
+    variant: Variant | None,
+    notebook: str | None = None,
+    *,
+    untouched: bool = False,
 ) -> NotebookResult:
     name = variant.notebook if variant else notebook
     node = release_notebook(name) if untouched else student_notebook(variant, notebook)
@@ -47,6 +51,7 @@ def grade(
         suite=SUITE,
         support_files=support_files(SOURCE),
         limits=LIMITS,
+        sessions=sessions,
     )
 
 
@@ -60,14 +65,14 @@ def failures(result: NotebookResult) -> str:
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
-def test_instructor_solution_gets_full_marks(notebook):
-    result = grade(None, notebook)
+def test_instructor_solution_gets_full_marks(notebook, suite_sessions):
+    result = grade(suite_sessions, None, notebook)
     assert result.points == result.max_points, failures(result)
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
-def test_untouched_release_gets_zero(notebook):
-    result = grade(None, notebook, untouched=True)
+def test_untouched_release_gets_zero(notebook, suite_sessions):
+    result = grade(suite_sessions, None, notebook, untouched=True)
     passing = [
         f"{i.item}: {c.name}"
         for i in result.items.values()
@@ -82,8 +87,8 @@ def available(variants: list[Variant]) -> list[Variant]:
 
 
 @pytest.mark.parametrize("variant", available(BUGS), ids=lambda variant: variant.id)
-def test_bug_costs_points_only_where_it_is(variant):
-    result = grade(variant)
+def test_bug_costs_points_only_where_it_is(variant, suite_sessions):
+    result = grade(suite_sessions, variant)
     item = result.items[variant.item]
     assert item.points < item.max_points, f"{variant.id} was not caught by {variant.item}"
     message = next(check.message for check in item.checks if not check.passed)
@@ -96,8 +101,8 @@ def test_bug_costs_points_only_where_it_is(variant):
 
 
 @pytest.mark.parametrize("variant", available(ALTERNATIVES), ids=lambda variant: variant.id)
-def test_alternative_gets_full_marks(variant):
-    result = grade(variant)
+def test_alternative_gets_full_marks(variant, suite_sessions):
+    result = grade(suite_sessions, variant)
     assert result.points == result.max_points, failures(result)
 
 
@@ -105,8 +110,8 @@ def test_alternative_gets_full_marks(variant):
     ("variant", "cells"),
     [pytest.param(v, c, id=v.id) for v, c in FORBIDDEN if v.notebook in NOTEBOOKS],
 )
-def test_forbidden_shortcut_gets_no_credit(variant, cells):
-    result = grade(variant)
+def test_forbidden_shortcut_gets_no_credit(variant, cells, suite_sessions):
+    result = grade(suite_sessions, variant)
     for cell in cells:
         item = result.items[cell]
         assert item.points == 0 and item.forbidden, f"{variant.id}: {cell} got {item.points}"

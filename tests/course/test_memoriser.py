@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 from gradekit.batch.dask_run import autograde_class
-from gradekit.checks.grading import grade_notebook
+from gradekit.checks.grading import SuiteSessions, grade_notebook
 from gradekit.checks.pytest_plugin import support_files
 from gradekit.core.notebook import as_nbformat, notebook_from_dict
 from gradekit.nbgrader.course import Course
@@ -67,12 +67,15 @@ def memoriser() -> nbformat.NotebookNode:
     return nb
 
 
-def trusted_points(nb: nbformat.NotebookNode, course: Course) -> dict[str, float]:
+def trusted_points(
+    nb: nbformat.NotebookNode, course: Course, sessions: SuiteSessions
+) -> dict[str, float]:
     result = grade_notebook(
         notebook=notebook_from_dict(as_nbformat(nb), name=NB2),
         suite=course.suite(ASSIGNMENT),
         support_files=support_files(course.path("source", assignment=ASSIGNMENT)),
         limits=course.settings.limits(),
+        sessions=sessions,
     )
     return {grade_id: item.points for grade_id, item in result.items.items()}
 
@@ -86,13 +89,13 @@ def submitted_course(folder) -> Course:
 
 
 @pytest.fixture(scope="module")
-def expected(tmp_path_factory) -> dict[str, float]:
+def expected(tmp_path_factory, suite_sessions) -> dict[str, float]:
     """What the network without the memory deserves, by the trusted graders alone."""
     course = copy_course(tmp_path_factory.mktemp("honest"), students=())
-    return trusted_points(honest(), course)
+    return trusted_points(honest(), course, suite_sessions)
 
 
-def test_the_lecture_checks_fail_for_the_memoriser(tmp_path_factory):
+def test_the_lecture_checks_fail_for_the_memoriser(tmp_path_factory, suite_sessions):
     """Measured on its training points the memoriser would be perfect: these checks must fail
     (they passed before they drew new points at grading time)."""
     course = copy_course(tmp_path_factory.mktemp("checked"), students=())
@@ -101,6 +104,7 @@ def test_the_lecture_checks_fail_for_the_memoriser(tmp_path_factory):
         suite=course.suite(ASSIGNMENT),
         support_files=support_files(course.path("source", assignment=ASSIGNMENT)),
         limits=course.settings.limits(),
+        sessions=suite_sessions,
     )
     failed = [check.name for check in result.items["nn_training"].checks if not check.passed]
     for name in LECTURE_CHECKS:

@@ -15,7 +15,7 @@ import nbformat
 import pytest
 
 from gradekit.batch.dask_run import BatchSummary, StudentRun, autograde_class
-from gradekit.checks.grading import grade_notebook
+from gradekit.checks.grading import SuiteSessions, grade_notebook
 from gradekit.checks.pytest_plugin import support_files
 from gradekit.core.notebook import as_nbformat, notebook_from_dict
 from gradekit.nbgrader.course import Course
@@ -71,7 +71,9 @@ def bad_batch(tmp_path_factory) -> tuple[Course, BatchSummary]:
 _HONEST: dict[tuple[Path, str, str], dict[str, float]] = {}
 
 
-def honest_points(course: Course, hostile: Hostile, notebook: str) -> dict[str, float]:
+def honest_points(
+    course: Course, hostile: Hostile, notebook: str, sessions: SuiteSessions
+) -> dict[str, float]:
     """What the trusted graders give the honest code of ``notebook``: grade id -> points."""
     key = (course.root, hostile.id, notebook)
     if key not in _HONEST:
@@ -83,6 +85,7 @@ def honest_points(course: Course, hostile: Hostile, notebook: str) -> dict[str, 
             suite=course.suite(ASSIGNMENT),
             support_files=support_files(course.path("source", assignment=ASSIGNMENT)),
             limits=course.settings.limits(),
+            sessions=sessions,
         )
         _HONEST[key] = {grade_id: item.points for grade_id, item in result.items.items()}
     return _HONEST[key]
@@ -106,15 +109,15 @@ def stored_points(course: Course, student: str, cells: dict[str, float]) -> dict
         for hostile in ATTACKS
     ],
 )
-def test_attack_scores_what_its_honest_code_deserves(attacked, hostile):
-    expected = honest_points(attacked, hostile, hostile.notebook)
+def test_attack_scores_what_its_honest_code_deserves(attacked, hostile, suite_sessions):
+    expected = honest_points(attacked, hostile, hostile.notebook, suite_sessions)
     assert stored_points(attacked, hostile.student, expected) == expected
 
 
-def test_the_attacks_needed_their_honest_bug(attacked):
+def test_the_attacks_needed_their_honest_bug(attacked, suite_sessions):
     """Most attacks hide a broken relu: without the attack it must cost points (else the attack
     tests would prove nothing)."""
-    expected = honest_points(attacked, ATTACKS[0], NB1)
+    expected = honest_points(attacked, ATTACKS[0], NB1, suite_sessions)
     assert expected["activations"] < 3
 
 
@@ -153,12 +156,12 @@ def run_of(summary: BatchSummary, student: str) -> StudentRun:
 
 
 @pytest.mark.parametrize("hostile", BAD_INPUTS, ids=lambda hostile: hostile.id)
-def test_bad_input_costs_only_what_it_breaks(bad_batch, hostile):
+def test_bad_input_costs_only_what_it_breaks(bad_batch, hostile, suite_sessions):
     course, summary = bad_batch
     run = run_of(summary, hostile.student)
     assert run.status == "graded", run.problems
     for notebook in (hostile.notebook, *hostile.others):
-        expected = honest_points(course, hostile, notebook)
+        expected = honest_points(course, hostile, notebook, suite_sessions)
         if hostile.raw is not None and notebook == hostile.notebook:
             expected = dict.fromkeys(expected, 0.0)  # not a notebook: nothing to grade
         assert stored_points(course, hostile.student, expected) == expected, notebook

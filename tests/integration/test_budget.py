@@ -103,14 +103,21 @@ class StuckChannel:
         self.closed.set()
 
 
-def test_the_hard_stop_abandons_checks_stuck_on_the_trusted_side(monkeypatch, tiny_course):
+def test_the_hard_stop_abandons_checks_stuck_on_the_trusted_side(
+    monkeypatch, tiny_course, suite_sessions
+):
     monkeypatch.setattr(budget_module, "HARD_STOP_MARGIN", 1.0)
     notebook = read_notebook(tiny_course.root / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
     suite = tiny_course.suite(ASSIGNMENT)
     dead = StuckChannel()
     dead.close()  # answers nothing at once: collects the suite before the clock starts
     grade_notebook(
-        notebook=notebook, suite=suite, support_files={}, limits=LIMITS, start_channel=lambda: dead
+        notebook=notebook,
+        suite=suite,
+        support_files={},
+        limits=LIMITS,
+        sessions=suite_sessions,
+        start_channel=lambda: dead,
     )
     channel = StuckChannel()
     started = time.monotonic()
@@ -119,6 +126,7 @@ def test_the_hard_stop_abandons_checks_stuck_on_the_trusted_side(monkeypatch, ti
         suite=suite,
         support_files={},
         limits=LIMITS,
+        sessions=suite_sessions,
         start_channel=lambda: channel,
         budget=Budget.start(2),
     )
@@ -264,17 +272,19 @@ def test_a_batch_worker_past_its_budget_is_ended_and_says_why(monkeypatch):
 # -- the kernel ---------------------------------------------------------------------------------
 
 
-def _execute(tmp_path, sources, budget: Budget, during=None):
+def _execute(tmp_path, sources, budget: Budget, runtime, during=None):
+    """Execute ``sources`` with nbgrader's step, its kernel forked by ``runtime``'s server."""
     import nbformat
     from traitlets.config import Config
 
     from gradekit.nbgrader.resources import BUDGET
+    from gradekit.nbgrader.runtime import RuntimeParent
     from gradekit.nbgrader.sandboxed_execute import SandboxedExecute
 
     config = Config()
     config.Execute.timeout = 60
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
-    executor = SandboxedExecute(config=config)
+    executor = SandboxedExecute(config=config, parent=RuntimeParent(runtime))
     timer = threading.Timer(during[0], during[1]) if during else None
     if timer:
         timer.start()
@@ -285,29 +295,35 @@ def _execute(tmp_path, sources, budget: Budget, during=None):
     return nb, executor.problems, time.monotonic() - started
 
 
-def test_the_kernel_stops_at_the_submission_budget(tmp_path):
-    _execute(tmp_path, ["1"], Budget.start(600))  # the kernels' fork server starts
+def test_the_kernel_stops_at_the_submission_budget(tmp_path, runtime):
+    _execute(tmp_path, ["1"], Budget.start(600), runtime)  # the kernels' fork server starts
     sources = ["import time\ntime.sleep(3)"] * 10 + ["print('never')"]
-    nb, problems, seconds = _execute(tmp_path, sources, Budget.start(8))
+    nb, problems, seconds = _execute(tmp_path, sources, Budget.start(8), runtime)
     assert seconds < 14  # 30 s of sleeping without the budget
     assert any("used up its time budget of 8 s" in problem for problem in problems), problems
     assert not nb.cells[-1].outputs
 
 
 def test_a_lost_kernel_sandbox_executes_the_notebook_again_for_free(tmp_path):
-    from gradekit.nbgrader import kernel_sandbox
+    from traitlets.config import Config
 
-    _execute(tmp_path, ["1"], Budget.start(600))  # the kernels' fork server starts
+    from gradekit.nbgrader.course import GradeKit
+    from gradekit.nbgrader.runtime import Runtime
 
-    def kill_fork_server():
-        for server in list(kernel_sandbox._servers.values()):
-            os.killpg(server.zygote.process.pid, signal.SIGKILL)
+    limits = GradeKit(config=Config()).limits()
+    with Runtime() as runtime:
+        _execute(tmp_path, ["1"], Budget.start(600), runtime)  # the kernels' fork server starts
+        before = runtime.kernels.for_this_thread(limits).zygote.process.pid
 
-    before = {server.zygote.process.pid for server in kernel_sandbox._servers.values()}
-    sources = ["import time\ntime.sleep(4)", "print('done')"]
-    nb, problems, _ = _execute(tmp_path, sources, Budget.start(600), (2.0, kill_fork_server))
-    after = {server.zygote.process.pid for server in kernel_sandbox._servers.values()}
-    assert after - before, "the notebook ran again under a new fork server"
+        def kill_fork_server():
+            os.killpg(before, signal.SIGKILL)
+
+        sources = ["import time\ntime.sleep(4)", "print('done')"]
+        nb, problems, _ = _execute(
+            tmp_path, sources, Budget.start(600), runtime, (2.0, kill_fork_server)
+        )
+        after = runtime.kernels.for_this_thread(limits).zygote.process.pid
+    assert after != before, "the notebook ran again under a new fork server"
     assert problems == []  # no 'the kernel died' charged to the student
     assert nb.cells[-1].outputs[0]["text"] == "done\n"
 

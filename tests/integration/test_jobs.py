@@ -19,6 +19,7 @@ from gradekit.batch.job import Job, JobError, Outcome, prepare_job
 from gradekit.batch.run import run_job
 from gradekit.batch.store import store_outcome
 from gradekit.nbgrader.course import Course
+from gradekit.nbgrader.runtime import Runtime
 from synthetic.courses import ASSIGNMENT, copy_course, grades, quiet_gradebook
 
 STUDENT = "alice_complete"
@@ -30,7 +31,7 @@ def course(tmp_path_factory) -> Course:
     return copy_course(tmp_path_factory.mktemp("jobs-course"), students=[STUDENT])
 
 
-def prepare(course: Course) -> Job:
+def prepare(course: Course, runtime: Runtime) -> Job:
     notebooks, _ = _gradebook_state(course, ASSIGNMENT)
     with quiet_gradebook():
         return prepare_job(
@@ -38,6 +39,7 @@ def prepare(course: Course) -> Job:
             assignment=ASSIGNMENT,
             student=STUDENT,
             notebook_names=notebooks,
+            runtime=runtime,
             grades_only=True,
         )
 
@@ -47,9 +49,9 @@ def submitted(course: Course, notebook: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def prepared(course) -> tuple[Job, Outcome]:
-    job = prepare(course)
-    return job, run_job(job)
+def prepared(course, runtime) -> tuple[Job, Outcome]:
+    job = prepare(course, runtime)
+    return job, run_job(job, runtime=runtime)
 
 
 def test_a_job_is_plain_data_with_the_sanitized_notebooks(prepared):
@@ -60,10 +62,10 @@ def test_a_job_is_plain_data_with_the_sanitized_notebooks(prepared):
         assert all(cell.get("outputs", []) == [] for cell in cells), "outputs are cleared"
 
 
-def test_an_outcome_is_stored_with_its_grades(course, prepared):
+def test_an_outcome_is_stored_with_its_grades(course, prepared, runtime):
     job, outcome = prepared
     with quiet_gradebook():
-        store_outcome(course=course, job=job, outcome=outcome)
+        store_outcome(course=course, job=job, outcome=outcome, runtime=runtime)
     stored = grades(course, STUDENT)
     expected = {
         item_id: item.points
@@ -73,9 +75,9 @@ def test_an_outcome_is_stored_with_its_grades(course, prepared):
     assert {grade_id: score for grade_id, (score, _) in stored.items()} == expected
 
 
-def test_a_notebook_changed_after_its_job_was_prepared_is_not_stored(course, tmp_path):
-    job = prepare(course)
-    outcome = run_job(job)
+def test_a_notebook_changed_after_its_job_was_prepared_is_not_stored(course, tmp_path, runtime):
+    job = prepare(course, runtime)
+    outcome = run_job(job, runtime=runtime)
     path = submitted(course, NB2)
     original = path.read_bytes()
     nb = nbformat.read(path, as_version=4)
@@ -83,12 +85,12 @@ def test_a_notebook_changed_after_its_job_was_prepared_is_not_stored(course, tmp
     nbformat.write(nb, path)
     try:
         with quiet_gradebook(), pytest.raises(JobError, match="changed while it was being graded"):
-            store_outcome(course=course, job=job, outcome=outcome)
+            store_outcome(course=course, job=job, outcome=outcome, runtime=runtime)
     finally:
         path.write_bytes(original)
 
 
-def test_a_notebook_nbgrader_cannot_sanitize_fails_when_stored_as_in_nbgrader(course):
+def test_a_notebook_nbgrader_cannot_sanitize_fails_when_stored_as_in_nbgrader(course, runtime):
     """nbgrader refuses grade metadata of an unknown schema: the job leaves the notebook out
     (and says why), and storing fails the submission as ``nbgrader autograde`` would."""
     path = submitted(course, NB2)
@@ -98,11 +100,11 @@ def test_a_notebook_nbgrader_cannot_sanitize_fails_when_stored_as_in_nbgrader(co
     graded.metadata.nbgrader["schema_version"] = 99
     nbformat.write(nb, path)
     try:
-        job = prepare(course)
+        job = prepare(course, runtime)
         assert NB2 not in job.notebooks
         assert any(problem.startswith(f"{NB2}.ipynb could not be read") for problem in job.problems)
-        outcome = run_job(job)
+        outcome = run_job(job, runtime=runtime)
         with quiet_gradebook(), pytest.raises(JobError):
-            store_outcome(course=course, job=job, outcome=outcome)
+            store_outcome(course=course, job=job, outcome=outcome, runtime=runtime)
     finally:
         path.write_bytes(original)

@@ -15,6 +15,7 @@ import pytest
 from nbclient import NotebookClient
 
 from gradekit.nbgrader.kernel_sandbox import SandboxedKernelManager
+from gradekit.nbgrader.runtime import Runtime
 from gradekit.sandbox.isolation import choose_isolation
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,20 +51,18 @@ PROBE = textwrap.dedent(
 )
 
 
-def _run_cells(folder: Path, *sources: str) -> list[str]:
+def _run_cells(folder: Path, *sources: str, runtime: Runtime) -> list[str]:
+    """The outputs of ``sources`` run in a kernel forked by ``runtime``'s kernel fork server."""
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code) for code in sources])
-    client = NotebookClient(
-        nb,
-        kernel_manager_class=SandboxedKernelManager,
-        resources={"metadata": {"path": str(folder)}},
-        timeout=60,
-    )
+    km = SandboxedKernelManager()
+    km.servers = runtime.kernels
+    client = NotebookClient(nb, km=km, resources={"metadata": {"path": str(folder)}}, timeout=60)
     client.execute()
     return ["".join(out.get("text", "") for out in cell.outputs).strip() for cell in nb.cells]
 
 
 @pytest.fixture(scope="module")
-def seen(tmp_path_factory) -> dict:
+def seen(tmp_path_factory, runtime) -> dict:
     """What a probe cell sees from inside a kernel started for a submission folder."""
     submission = tmp_path_factory.mktemp("submission")
     (submission / "helper_module.py").write_text("VALUE = 42\n")
@@ -78,7 +77,7 @@ def seen(tmp_path_factory) -> dict:
         "source": str(ROOT / "source"),
         "submission_folder": str(submission),
     }
-    output = _run_cells(submission, f"PATHS = {paths!r}\n{PROBE}\n")[0]
+    output = _run_cells(submission, f"PATHS = {paths!r}\n{PROBE}\n", runtime=runtime)[0]
     assert output, "the probe printed nothing"
     return ast.literal_eval(output) | {"submission_path": str(submission)}
 
@@ -114,7 +113,7 @@ def test_kernel_runs_unprivileged_without_network(seen):
     assert not seen["helper_writable"]
 
 
-def test_each_kernel_gets_a_fresh_interpreter_and_home(tmp_path):
+def test_each_kernel_gets_a_fresh_interpreter_and_home(tmp_path, runtime):
     """Kernels are forked from one preloaded process: nothing of one student's kernel (its home
     and what it wrote there, changed modules, random state) reaches the next one's."""
     leave_traces = textwrap.dedent(
@@ -127,7 +126,7 @@ def test_each_kernel_gets_a_fresh_interpreter_and_home(tmp_path):
         print(random.random(), numpy.random.random(), os.getcwd())
         """
     )
-    first = _run_cells(tmp_path, leave_traces)[0].split()
+    first = _run_cells(tmp_path, leave_traces, runtime=runtime)[0].split()
     look = textwrap.dedent(
         f"""
         import os, random, numpy
@@ -135,21 +134,21 @@ def test_each_kernel_gets_a_fresh_interpreter_and_home(tmp_path):
               random.random(), numpy.random.random(), os.listdir())
         """
     )
-    second = _run_cells(tmp_path, look)[0].split()
+    second = _run_cells(tmp_path, look, runtime=runtime)[0].split()
     assert second[:2] == ["False", "False"], "the second kernel saw what the first one left"
     assert first[0] != second[2] and first[1] != second[3], "both kernels drew the same numbers"
     assert "'locked'" not in " ".join(second[4:]), "the second kernel's home is not fresh"
 
 
 @pytest.mark.skipif(not BUBBLEWRAP, reason="bubblewrap is not available here")
-def test_a_process_left_running_by_a_kernel_is_gone_before_the_next_kernel(tmp_path):
+def test_a_process_left_running_by_a_kernel_is_gone_before_the_next_kernel(tmp_path, runtime):
     start = (
         "import subprocess\nprint(subprocess.Popen(['sleep', '600'], start_new_session=True).pid)"
     )
-    pid = int(_run_cells(tmp_path, start)[0])
+    pid = int(_run_cells(tmp_path, start, runtime=runtime)[0])
     check = f"import os\ntry:\n    os.kill({pid}, 0)\n    print('alive')\n"
     check += "except OSError:\n    print('gone')"
-    assert _run_cells(tmp_path, check) == ["gone"]
+    assert _run_cells(tmp_path, check, runtime=runtime) == ["gone"]
 
 
 def test_endless_printing_is_cut_at_the_output_limit(tmp_path):
@@ -201,7 +200,9 @@ def test_kernel_sends_at_most_a_mib_beyond_the_output_limit(tmp_path, source):
 
 
 @pytest.mark.skipif(not BUBBLEWRAP, reason="bubblewrap is not available here")
-def test_what_a_kernel_leaves_in_the_socket_folder_is_gone_before_the_next_kernel(tmp_path):
+def test_what_a_kernel_leaves_in_the_socket_folder_is_gone_before_the_next_kernel(
+    tmp_path, runtime
+):
     """The host folder shared for sockets outlives every kernel. Under bubblewrap a kernel sees
     only its own subfolder, and that one becomes read-only once its sockets exist (before any
     cell runs): no file, folder or link of the student's reaches the host. Without bubblewrap,
@@ -229,9 +230,9 @@ def test_what_a_kernel_leaves_in_the_socket_folder_is_gone_before_the_next_kerne
         print(sum(wrote), own)
         """
     )
-    wrote, own = _run_cells(tmp_path, leave)[0].split()
+    wrote, own = _run_cells(tmp_path, leave, runtime=runtime)[0].split()
     look = f"import os\nprint(sorted(os.listdir(os.path.dirname({own!r}))))"
-    left = ast.literal_eval(_run_cells(tmp_path, look)[0])
+    left = ast.literal_eval(_run_cells(tmp_path, look, runtime=runtime)[0])
     assert os.path.basename(own) not in left, f"the next kernel found {left}"
     assert not os.path.exists(own), "the first kernel's socket folder is still on the host"
     assert stat.S_IMODE(host.stat().st_mode) == 0o755, "the host folder's mode changed"

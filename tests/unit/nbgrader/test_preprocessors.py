@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import nbformat
 import pytest
@@ -11,6 +11,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import CheckCellMetadata as NbgraderCheckCellMetadata
 
 from gradekit.nbgrader.check_metadata import CheckCellMetadata
+from gradekit.nbgrader.runtime import Runtime, RuntimeParent, runtime_of
 from tests.unit.fixtures import ASSIGNMENT, NOTEBOOK, TINY_COURSE
 
 SOURCE = TINY_COURSE / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
@@ -64,13 +65,20 @@ CORRUPTIONS: dict[str, Callable[[NotebookNode], None]] = {
 }
 
 
-def _error(step: type, nb: NotebookNode) -> type[Exception] | None:
-    """What the step raises for ``nb`` (None: it passes)."""
+def _error(step: type, nb: NotebookNode, parent: RuntimeParent) -> type[Exception] | None:
+    """What the step raises for ``nb`` (None: it passes), run as a child of ``parent``."""
     try:
-        step().preprocess(copy.deepcopy(nb), {})
+        step(parent=parent).preprocess(copy.deepcopy(nb), {})
     except Exception as error:
         return type(error)
     return None
+
+
+@pytest.fixture
+def parent() -> Iterator[RuntimeParent]:
+    """The steps' parent: lends them one runtime per test, whose validated cells they share."""
+    with Runtime() as runtime:
+        yield RuntimeParent(runtime)
 
 
 @pytest.fixture(scope="module")
@@ -79,19 +87,22 @@ def source() -> NotebookNode:
 
 
 @pytest.mark.parametrize("repeat", [1, 2], ids=["first-time", "again"])
-def test_valid_notebook_passes(source, repeat):
+def test_valid_notebook_passes(source, repeat, parent):
     for _ in range(repeat):
-        assert _error(CheckCellMetadata, source) is None
+        assert _error(CheckCellMetadata, source, parent) is None
+    assert runtime_of(parent).validated_cells, "the valid cells are remembered"
 
 
 @pytest.mark.parametrize("corrupt", CORRUPTIONS.values(), ids=CORRUPTIONS.keys())
-def test_corrupted_metadata_fails_like_nbgrader_after_a_valid_notebook_passed(source, corrupt):
-    assert _error(CheckCellMetadata, source) is None  # its cells are remembered as valid
+def test_corrupted_metadata_fails_like_nbgrader_after_a_valid_notebook_passed(
+    source, corrupt, parent
+):
+    assert _error(CheckCellMetadata, source, parent) is None  # its cells are remembered as valid
     broken = copy.deepcopy(source)
     corrupt(broken)
-    expected = _error(NbgraderCheckCellMetadata, broken)
+    expected = _error(NbgraderCheckCellMetadata, broken, parent)
     assert expected is not None, "nbgrader accepts this corruption"
     for attempt in ("first", "second"):
-        assert _error(CheckCellMetadata, broken) is expected, (
+        assert _error(CheckCellMetadata, broken, parent) is expected, (
             f"the kit's step, {attempt} time: expected {expected.__name__} as nbgrader raises"
         )
