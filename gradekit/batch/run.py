@@ -64,6 +64,10 @@ def run_job(job: Job, *, runtime: Runtime) -> Outcome:
     config = Config(copy.deepcopy(job.config))
     settings = GradeKit(config=config)
     limits = settings.limits()
+    # What the runtime starts before the budget is the kit's time, not the student's.
+    runtime.warm_up(
+        suite=_package_folder(job.suite), kernel_limits=None if job.grades_only else limits
+    )
     budget = Budget.start(settings.submission_budget)
     with hard_stop(job.student, budget):
         graded, keys = _grade_job(job, config, limits, budget, runtime)

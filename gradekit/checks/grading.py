@@ -201,6 +201,7 @@ class SuiteSession:
         self.broken = False
         #: Starts the sandboxed workers of this session's notebooks (in its thread).
         self.workers = WorkerPool()
+        self._collected = threading.Event()  # set when the suite is collected or the thread ends
         # None: close the session.
         self._requests: queue.SimpleQueue[tuple[GradingSession, Future[None]] | None] = (
             queue.SimpleQueue()
@@ -212,6 +213,14 @@ class SuiteSession:
     def alive(self) -> bool:
         """Whether the session's thread still runs."""
         return self._thread.is_alive()
+
+    def wait_collected(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the suite to be collected (or the session to stop).
+
+        Returns:
+            Whether it was collected (or stopped) in time.
+        """
+        return self._collected.wait(timeout)
 
     def close(self, wait: float = 10.0) -> None:
         """End the session after the notebook it is grading, if any (pytest tears its fixtures
@@ -257,6 +266,7 @@ class SuiteSession:
         except BaseException as crash:  # never leave a notebook waiting
             error = GradingError(f"the check suite {self.suite} stopped ({crash!r})")
         self.broken = True
+        self._collected.set()
         self.workers.close()
         while True:  # whatever arrived meanwhile
             try:
@@ -272,6 +282,7 @@ class SuiteSession:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool:
         collection_failed = bool(session.testsfailed)
+        self._collected.set()
         while not self.broken:
             request = self._requests.get()
             if request is None:

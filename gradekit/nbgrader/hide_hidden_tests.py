@@ -17,7 +17,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from gradekit.core.cells import HiddenTests, is_autograded_test
-from gradekit.nbgrader.resources import GRADING, STASH
+from gradekit.nbgrader.resources import GRADING, STASH, course_of
 from gradekit.nbgrader.runtime import runtime_of
 
 
@@ -30,6 +30,12 @@ class HideHiddenTests(NbGraderPreprocessor):
     ) -> tuple[NotebookNode, ResourcesDict]:
         if GRADING not in resources:  # a batch worker starts its gradings itself
             runtime = runtime_of(self)
+            course = course_of(self.config)
+            # Before the submission's budget starts (in claim): the kit's start-up is not theirs.
+            runtime.warm_up(
+                suite=course.suite(resources["nbgrader"]["assignment"]),
+                kernel_limits=course.settings.limits(),
+            )
             resources[GRADING] = runtime.gradings.claim(
                 nb, resources, step=self, suites=runtime.suites
             )

@@ -44,7 +44,7 @@ def grade_in_course(
 ) -> NotebookResult:
     """Grade the notebook as it is now (only its definitions matter, not its outputs), in
     ``sessions``."""
-    course = Course(root=Path(CourseDirectory(config=config).root), config=config)
+    course = course_of(config)
     assignment = resources["nbgrader"]["assignment"]
     return grade_notebook(
         notebook=notebook_from_dict(as_nbformat(nb), name=resources["nbgrader"]["notebook"]),
@@ -54,3 +54,8 @@ def grade_in_course(
         sessions=sessions,
         budget=budget,
     )
+
+
+def course_of(config: Any) -> Course:
+    """The course that nbgrader's ``config`` describes (its root is ``CourseDirectory.root``)."""
+    return Course(root=Path(CourseDirectory(config=config).root), config=config)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from traitlets.config import LoggingConfigurable
@@ -28,7 +29,10 @@ from traitlets.config import LoggingConfigurable
 from gradekit.checks.grading import SuiteSessions
 from gradekit.nbgrader.gradings import Gradings
 from gradekit.nbgrader.kernel_sandbox import KernelServers
+from gradekit.sandbox.limits import Limits
 
+#: The longest wait for a suite's collection before a submission's budget starts anyway.
+WARM_UP_SECONDS = 300.0
 #: The attribute of an object in a step's ``parent`` chain that holds its runtime.
 RUNTIME_ATTRIBUTE = "gradekit_runtime"
 
@@ -51,6 +55,23 @@ class Runtime:
     kernels: KernelServers = field(default_factory=KernelServers)
     gradings: Gradings = field(default_factory=Gradings)
     validated_cells: set[str] = field(default_factory=set)
+
+    def warm_up(
+        self, *, suite: Path, kernel_limits: Limits | None, timeout: float = WARM_UP_SECONDS
+    ) -> None:
+        """Start what grading a submission needs, before the submission's budget starts.
+
+        Starting a suite's session (importing the libraries, collecting the checks) and a kernel
+        fork server takes seconds, more on a busy machine; it is the kit's cost, not the first
+        student's on a worker. This starts this thread's kernel fork server for
+        ``kernel_limits`` (none if ``None``: nothing will be executed; its preloading goes on
+        meanwhile) and waits up to ``timeout`` seconds for ``suite``'s collection; both return
+        at once when they are running already. The fork servers of the students' check
+        processes still start with the first notebook's checks.
+        """
+        if kernel_limits is not None:
+            self.kernels.for_this_thread(kernel_limits)
+        self.suites.of(suite).wait_collected(timeout)
 
     def close(self) -> None:
         """Stop everything the runtime started (the gradings not started are cancelled)."""

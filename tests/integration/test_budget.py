@@ -4,16 +4,20 @@ student whose sandbox was lost for someone else's reason is graded again for fre
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import textwrap
 import threading
 import time
+from pathlib import Path
 
 import pytest
+from nbgrader.api import Gradebook
 
 from gradekit.checks.grading import grade_notebook
 from gradekit.core.notebook import notebook_from_dict, read_notebook
@@ -26,7 +30,7 @@ from gradekit.sandbox.problems import StudentTimeout
 from gradekit.sandbox.student import Student
 from gradekit.sandbox.submission import Submission
 from gradekit.sandbox.workers import WorkerPool
-from tests.unit.fixtures import ASSIGNMENT, NOTEBOOK
+from tests.unit.fixtures import ASSIGNMENT, GRADE_CELLS, NOTEBOOK, copy_tiny_course
 
 LIMITS = Limits(
     call_timeout=30, load_timeout=60, max_restarts=2, memory_mb=2048, preload=("numpy",)
@@ -342,3 +346,46 @@ def test_crafted_error_names_count_toward_the_output_limit(tmp_path):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(raising) for _ in range(3)])
     SandboxedExecute(config=config).preprocess(nb, {"metadata": {"path": str(tmp_path)}})
     assert len(json.dumps([cell.outputs for cell in nb.cells])) < 1.5 * 1024 * 1024
+
+
+#: The kit's own start-up in the test below: collecting the checks takes this long...
+SLOW_COLLECTION_SECONDS = 20
+#: ...longer than the whole budget of the submission (which itself needs a few seconds).
+STARTUP_BUDGET_SECONDS = 15
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["nbgrader", "gradekit"])
+def test_the_kits_start_up_is_not_the_first_students_time(tmp_path, command):
+    """The first submission a grading process sees waits for the suite's collection (and a
+    kernel fork server) before its budget starts: that start-up is the kit's cost, not theirs."""
+    root = copy_tiny_course(tmp_path / "course")
+    graders = root / "tiny_vectors" / "graders" / "conftest.py"
+    graders.write_text(
+        graders.read_text()
+        + "\n\ndef pytest_collection_finish(session):\n"
+        + f"    __import__('time').sleep({SLOW_COLLECTION_SECONDS})\n"
+    )
+    config = root / "nbgrader_config.py"
+    config.write_text(
+        config.read_text() + f"c.GradeKit.submission_budget = {STARTUP_BUDGET_SECONDS}\n"
+    )
+    submitted = root / "submitted" / "first" / ASSIGNMENT
+    submitted.mkdir(parents=True)
+    shutil.copy(root / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", submitted)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    # In processes of their own: the changed suite must not meet this process's copy of it.
+    run = functools.partial(subprocess.run, cwd=root, env=env, capture_output=True, text=True)
+    released = run(
+        [sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--create"]
+    )
+    assert released.returncode == 0, released.stderr[-2000:]
+    if command == "nbgrader":
+        argv = [sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--create"]
+    else:
+        argv = [sys.executable, "-m", "gradekit.cli.main", "autograde", "--jobs", "1"]
+    graded = run(argv, timeout=600)
+    assert graded.returncode == 0, graded.stderr[-2000:]
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        submission = gradebook.find_submission(ASSIGNMENT, "first")
+        assert submission.score == sum(GRADE_CELLS.values()), graded.stdout[-2000:]
