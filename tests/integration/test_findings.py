@@ -124,6 +124,9 @@ def test_f2_no_reference_version_of_a_graded_item_is_reachable(graded):
     honest = honest_points(course, by_id("f2-aliases-the-reference"), NB1)["activations"]
     top = grades(course, "attack-f2-aliases-the-reference")["activations"][1]
     assert points["activations"] <= honest < top
+    # Its checks ran: no points because the defence held, not because its time ran out.
+    checks = results(course, "attack-f2-aliases-the-reference").items["activations"].checks
+    assert checks and all("time budget" not in check.message for check in checks), checks
 
 
 def test_f3_a_stalling_submission_fails_alone_within_its_budget(with_nbgrader, with_batch):
