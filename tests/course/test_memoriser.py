@@ -26,7 +26,8 @@ from synthetic.courses import (
     quiet_gradebook,
 )
 
-pytestmark = pytest.mark.slow
+# Its module-scoped gradings are made once: all its tests in one process of `make test`.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("memoriser")]
 
 STUDENT = "memoriser"
 #: The honest bug: fit computes the gradients but never applies them.

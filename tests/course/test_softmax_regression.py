@@ -13,7 +13,8 @@ from gradekit.batch.dask_run import autograde_class
 from gradekit.nbgrader.course import Course
 from synthetic.courses import ROOT, autograde_with_nbgrader, copy_course, grades
 
-pytestmark = pytest.mark.slow
+# Its module-scoped gradings are made once: all its tests in one process of `make test`.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("softmax_regression")]
 
 ASSIGNMENT = "softmax_regression"
 NOTEBOOK = "softmax_regression.ipynb"

@@ -32,7 +32,9 @@ from synthetic.courses import ASSIGNMENT, copy_course, grades, quiet_gradebook
 from synthetic.findings import BUDGET, FINDINGS, STALL_CELLS, VICTIMS, by_id
 from tests.integration.test_attacks import honest_points, stored_points, write_submissions
 
-pytestmark = pytest.mark.slow
+# f3 measures a submission's wall time against its budget, f7 looks for every dead creator's
+# cgroup on the machine: the whole module runs alone, after the others (`make test`).
+pytestmark = [pytest.mark.slow, pytest.mark.timed]
 
 NAMESPACES = choose_isolation().name == "bubblewrap"
 #: The hydra kills every process it can see: only ever run inside a PID namespace of its own.

@@ -44,7 +44,8 @@ NOTEBOOK3_CELLS = {
 } | REFLECTIONS
 NB3 = "03_multiclass_and_experiments"
 
-pytestmark = pytest.mark.slow
+# The shared graded course (tests/conftest.py) is built once, in the process of its group.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("nbgrader_course")]
 
 
 @pytest.fixture(scope="module")
