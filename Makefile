@@ -61,12 +61,13 @@ lab: release  ## JupyterLab for this course (formgrader, Validate) on 127.0.0.1:
 
 # First the engine's unit tests on their own, with the import guard (as `make test-unit`); then
 # the other independent tests and the bank two at a time; then the slow end-to-end tests two at a
-# time (a module whose tests share its gradings runs in one process: `xdist_group`); last, one
-# after the other with nothing beside them, the slow tests that measure wall time (`timed`).
+# time, a file's tests in one process (they share its module-scoped gradings; `--dist loadgroup`
+# would not do: pytest-xdist 3.8 cannot rename pytest 9's test ids, so its groups are ignored);
+# last, one after the other with nothing beside them, the slow tests that measure wall time.
 test: venv system-test  ## the whole test suite (slow end-to-end tests included)
 	$(BIN)/python -m pytest -n 2 tests/unit -p tests.import_guard
 	$(BIN)/python -m pytest -n 2 -m "not slow or bank" --ignore=tests/unit
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "slow and not bank and not timed"
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "slow and not bank and not timed"
 	$(BIN)/python -m pytest -m "slow and timed"
 
 test-fast: venv  ## the test suite without the slow end-to-end tests and the bank

@@ -26,8 +26,7 @@ from synthetic.courses import (
     quiet_gradebook,
 )
 
-# Its module-scoped gradings are made once: all its tests in one process of `make test`.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("memoriser")]
+pytestmark = pytest.mark.slow
 
 STUDENT = "memoriser"
 #: The honest bug: fit computes the gradients but never applies them.

@@ -13,8 +13,7 @@ from gradekit.batch.dask_run import autograde_class
 from gradekit.nbgrader.course import Course
 from synthetic.courses import ROOT, autograde_with_nbgrader, copy_course, grades
 
-# Its module-scoped gradings are made once: all its tests in one process of `make test`.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("softmax_regression")]
+pytestmark = pytest.mark.slow
 
 ASSIGNMENT = "softmax_regression"
 NOTEBOOK = "softmax_regression.ipynb"

@@ -22,8 +22,7 @@ from gradekit.nbgrader.manual_grades import manual_grade
 from synthetic.samples import SAMPLES
 from tests.e2e.lab import ASSIGNMENT, LabServer, open_lab, shoot
 
-# The shared graded course (tests/conftest.py) is built once, in the process of its group.
-pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.xdist_group("nbgrader_course")]
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 STUDENT = "alice_complete"
 NOTEBOOK = "03_multiclass_and_experiments"

@@ -7,8 +7,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.lab import STUDENT_FOLDER, LabServer, open_lab, shoot
 
-# The shared graded course (tests/conftest.py) is built once, in the process of its group.
-pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.xdist_group("nbgrader_course")]
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 NOTEBOOK = STUDENT_FOLDER / "01_linear_models_and_activations.ipynb"
 #: The first line of the stub the student fills (the "work it out by hand" answers).

@@ -33,8 +33,7 @@ from synthetic.courses import (
     quiet_gradebook,
 )
 
-# Its module-scoped gradings are made once: all its tests in one process of `make test`.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("attacks")]
+pytestmark = pytest.mark.slow
 
 #: Shorter limits than the course's, so that the infinite loops cost seconds, not minutes.
 TEST_LIMITS = (

@@ -35,8 +35,7 @@ from gradekit.term.report.results import collect_results
 from synthetic.courses import ASSIGNMENT, copy_course, free_port, grades, quiet_gradebook
 from synthetic.samples import SAMPLES
 
-# The shared graded course (tests/conftest.py) is built once, in the process of its group.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("nbgrader_course")]
+pytestmark = pytest.mark.slow
 
 
 def check_results(course: Course, student: str) -> dict[str, list[tuple[str, bool, str]]]:

@@ -44,8 +44,7 @@ NOTEBOOK3_CELLS = {
 } | REFLECTIONS
 NB3 = "03_multiclass_and_experiments"
 
-# The shared graded course (tests/conftest.py) is built once, in the process of its group.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("nbgrader_course")]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,7 @@ from gradekit.term.report import collect_results, write_report
 from gradekit.term.report.checks_csv import check_rows
 
 
-# The shared graded course (tests/conftest.py) is built once, in the process of its group.
 @pytest.mark.slow
-@pytest.mark.xdist_group("nbgrader_course")
 def test_report_on_a_real_autograded_submission(nbgrader_course, tmp_path):
     """nbgrader autograde of the bundled submissions: every check of the buggy one is in the
     CSV and the report, and its diagnosed mistakes are found."""
