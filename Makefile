@@ -59,11 +59,16 @@ demo: venv  ## regenerate the release, autograde the bundled submissions, print 
 lab: release  ## JupyterLab for this course (formgrader, Validate) on 127.0.0.1:$(LAB_PORT); prints the token
 	$(BIN)/gradekit lab --port $(LAB_PORT)
 
-# Independent tests run two at a time; the slow end-to-end ones one after the other, because
-# they start two processes of their own (workers, kernels) and one measures the notebooks' time.
+# First the engine's unit tests on their own, with the import guard (as `make test-unit`); then
+# the other independent tests and the bank two at a time; then the slow end-to-end tests two at a
+# time, a file's tests in one process (they share its module-scoped gradings; `--dist loadgroup`
+# would not do: pytest-xdist 3.8 cannot rename pytest 9's test ids, so its groups are ignored);
+# last, one after the other with nothing beside them, the slow tests that measure wall time.
 test: venv system-test  ## the whole test suite (slow end-to-end tests included)
-	$(BIN)/python -m pytest -n 2 -m "not slow or bank"
-	$(BIN)/python -m pytest -m "slow and not bank"
+	$(BIN)/python -m pytest -n 2 tests/unit -p tests.import_guard
+	$(BIN)/python -m pytest -n 2 -m "not slow or bank" --ignore=tests/unit
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "slow and not bank and not timed"
+	$(BIN)/python -m pytest -m "slow and timed"
 
 test-fast: venv  ## the test suite without the slow end-to-end tests and the bank
 	$(BIN)/python -m pytest -m "not slow"

@@ -1,8 +1,9 @@
 """A pytest plugin that fails a run whose process imported a forbidden module, or that was slow.
 
 The engine's unit tests (``tests/unit``) must never import torch, scikit-learn or the MLP course
-(its graders, its reference, its further assignments) and must run in under a minute;
-``tests/integration/test_unit_suite.py`` runs them with this plugin::
+(its graders, its reference, its further assignments) and must run in under a minute; ``make
+test`` and ``make test-unit`` run them with this plugin (``tests/integration/test_unit_suite.py``
+checks that it fails a run that imports such a module)::
 
     python -m pytest tests/unit -p tests.import_guard
 

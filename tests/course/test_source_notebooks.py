@@ -501,6 +501,8 @@ def _execute(name: str) -> Execution:
     return Execution(nb, seconds, metrics)
 
 
+# The executions are timed (the budget test): the tests that read them are marked `timed` too, so
+# that they run where nothing else runs beside them (`make test`) and the notebooks run once.
 @pytest.fixture(scope="module")
 def executed() -> dict[str, Execution]:
     """Each notebook executed once, one after the other, in its own folder."""
@@ -510,6 +512,7 @@ def executed() -> dict[str, Execution]:
 
 
 @pytest.mark.slow
+@pytest.mark.timed
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_runs_cleanly(executed: dict[str, Execution], name: str) -> None:
     problems = []
@@ -523,6 +526,7 @@ def test_notebook_runs_cleanly(executed: dict[str, Execution], name: str) -> Non
 
 
 @pytest.mark.slow
+@pytest.mark.timed
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_reaches_the_lecture_results(executed: dict[str, Execution], name: str) -> None:
     metrics = executed[name].metrics
@@ -532,6 +536,7 @@ def test_notebook_reaches_the_lecture_results(executed: dict[str, Execution], na
 
 
 @pytest.mark.slow
+@pytest.mark.timed
 def test_notebooks_run_within_the_time_budget(executed: dict[str, Execution]) -> None:
     seconds = {name: run.seconds for name, run in executed.items()}
     if sum(seconds.values()) >= TIME_BUDGET_SECONDS:

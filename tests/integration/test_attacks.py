@@ -9,6 +9,7 @@ without the attack (``Hostile.honest_notebook``).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import nbformat
@@ -21,6 +22,7 @@ from gradekit.core.notebook import as_nbformat, notebook_from_dict
 from gradekit.nbgrader.course import Course
 from gradekit.nbgrader.results import read_results
 from gradekit.sandbox.isolation import choose_isolation
+from gradekit.sandbox.limits import Limits
 from synthetic.attacks import ATTACKS, BAD_INPUTS, Hostile, grade_cell_index
 from synthetic.banks import NB1, NB2, student_notebook
 from synthetic.courses import (
@@ -68,23 +70,29 @@ def bad_batch(tmp_path_factory) -> tuple[Course, BatchSummary]:
     return course, summary
 
 
-_HONEST: dict[tuple[Path, str, str], dict[str, float]] = {}
+#: (suite, limits, support files, notebook) -> grade id -> points. Most hostile submissions share
+#: their honest code (the broken relu, or the solutions unchanged): each is graded once per process.
+_HONEST: dict[tuple[Path, Limits, frozenset[tuple[str, str]], str], dict[str, float]] = {}
 
 
 def honest_points(
     course: Course, hostile: Hostile, notebook: str, sessions: SuiteSessions
 ) -> dict[str, float]:
     """What the trusted graders give the honest code of ``notebook``: grade id -> points."""
-    key = (course.root, hostile.id, notebook)
+    nb = as_nbformat(
+        (hostile.honest_notebook() if notebook == hostile.notebook else None)
+        or student_notebook(None, notebook)
+    )
+    suite = course.suite(ASSIGNMENT).resolve()
+    limits = course.settings.limits()
+    files = support_files(course.path("source", assignment=ASSIGNMENT))
+    key = (suite, limits, frozenset(files.items()), json.dumps(nb, sort_keys=True))
     if key not in _HONEST:
-        nb = hostile.honest_notebook() if notebook == hostile.notebook else None
         result = grade_notebook(
-            notebook=notebook_from_dict(
-                as_nbformat(nb or student_notebook(None, notebook)), name=notebook
-            ),
-            suite=course.suite(ASSIGNMENT),
-            support_files=support_files(course.path("source", assignment=ASSIGNMENT)),
-            limits=course.settings.limits(),
+            notebook=notebook_from_dict(nb, name=notebook),
+            suite=suite,
+            support_files=files,
+            limits=limits,
             sessions=sessions,
         )
         _HONEST[key] = {grade_id: item.points for grade_id, item in result.items.items()}

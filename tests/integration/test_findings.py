@@ -23,6 +23,7 @@ import nbformat
 import pytest
 
 from gradekit.batch.dask_run import BatchSummary, StudentRun, autograde_class
+from gradekit.checks.grading import SuiteSessions
 from gradekit.nbgrader.course import Course
 from gradekit.nbgrader.results import read_results
 from gradekit.sandbox import leftovers
@@ -32,7 +33,9 @@ from synthetic.courses import ASSIGNMENT, copy_course, grades, quiet_gradebook
 from synthetic.findings import BUDGET, FINDINGS, STALL_CELLS, VICTIMS, by_id
 from tests.integration.test_attacks import honest_points, stored_points, write_submissions
 
-pytestmark = pytest.mark.slow
+# f3 measures a submission's wall time against its budget, f7 looks for every dead creator's
+# cgroup on the machine: the whole module runs alone, after the others (`make test`).
+pytestmark = [pytest.mark.slow, pytest.mark.timed]
 
 NAMESPACES = choose_isolation().name == "bubblewrap"
 #: The hydra kills every process it can see: only ever run inside a PID namespace of its own.
@@ -102,26 +105,28 @@ def results(course: Course, student: str):
     return result
 
 
-def scores_honestly(course: Course, id: str) -> None:
+def scores_honestly(course: Course, id: str, sessions: SuiteSessions) -> None:
     hostile = by_id(id)
-    expected = honest_points(course, hostile, NB1)
+    expected = honest_points(course, hostile, NB1, sessions)
     assert stored_points(course, hostile.student, expected) == expected
 
 
 @pytest.mark.skipif(not NAMESPACES, reason="needs bubblewrap's namespaces")
-def test_f1_no_process_outlives_its_student(graded):
+def test_f1_no_process_outlives_its_student(graded, suite_sessions):
     _, course, _ = graded
     for victim in VICTIMS:
-        scores_honestly(course, victim.id)
+        scores_honestly(course, victim.id, suite_sessions)
         result = results(course, victim.student)
         assert not [i for i in result.incidents if "crash" in i], result.incidents
     assert "fork server memory: OPENED" not in autograded_text(course, "attack-f1-hydra")
 
 
-def test_f2_no_reference_version_of_a_graded_item_is_reachable(graded):
+def test_f2_no_reference_version_of_a_graded_item_is_reachable(graded, suite_sessions):
     _, course, _ = graded
     points = stored_points(course, "attack-f2-aliases-the-reference", {"activations": 0})
-    honest = honest_points(course, by_id("f2-aliases-the-reference"), NB1)["activations"]
+    honest = honest_points(course, by_id("f2-aliases-the-reference"), NB1, suite_sessions)[
+        "activations"
+    ]
     top = grades(course, "attack-f2-aliases-the-reference")["activations"][1]
     assert points["activations"] <= honest < top
     # Its checks ran: no points because the defence held, not because its time ran out.
@@ -129,7 +134,9 @@ def test_f2_no_reference_version_of_a_graded_item_is_reachable(graded):
     assert checks and all("time budget" not in check.message for check in checks), checks
 
 
-def test_f3_a_stalling_submission_fails_alone_within_its_budget(with_nbgrader, with_batch):
+def test_f3_a_stalling_submission_fails_alone_within_its_budget(
+    with_nbgrader, with_batch, suite_sessions
+):
     _, seconds, _ = with_nbgrader
     course, summary, _ = with_batch
     assert seconds["attack-f3-stalls"] < BUDGET + BUDGET_SLACK  # 9 s x 12 cells without it
@@ -141,44 +148,44 @@ def test_f3_a_stalling_submission_fails_alone_within_its_budget(with_nbgrader, w
         result = results(folder, "attack-f3-stalls")
         assert any(reason in problem for problem in result.execution_problems)
         # Its own checks may be cut by the budget too; it never gains from stalling.
-        expected = honest_points(folder, by_id("f3-stalls"), NB1)
+        expected = honest_points(folder, by_id("f3-stalls"), NB1, suite_sessions)
         stored = stored_points(folder, "attack-f3-stalls", expected)
         assert all(stored[cell] <= expected[cell] for cell in expected)
     assert STALL_CELLS * 9 > BUDGET + BUDGET_SLACK
     assert all(run.status == "graded" for run in summary.runs)
 
 
-def test_f4_crafted_type_names_neither_leak_nor_bloat_the_feedback(graded):
+def test_f4_crafted_type_names_neither_leak_nor_bloat_the_feedback(graded, suite_sessions):
     _, course, _ = graded
     text = autograded_text(course, "attack-f4-leaky-names")
     feedback = json.dumps(results(course, "attack-f4-leaky-names").to_json())
     assert "LEAK" not in feedback  # the names were built from the hidden inputs
     # The kernel's error outputs count toward the output limit (1 MiB here).
     assert len(text) < len(autograded_text(course, "attack-victim-0")) + 1.5 * 1024 * 1024
-    scores_honestly(course, "f4-leaky-names")
+    scores_honestly(course, "f4-leaky-names", suite_sessions)
 
 
-def test_f5_host_folders_are_untouched_by_links_made_in_the_sandbox(graded):
+def test_f5_host_folders_are_untouched_by_links_made_in_the_sandbox(graded, suite_sessions):
     _, course, modes = graded
     assert _modes(course) == modes
     assert (course.root / "release" / ASSIGNMENT / f"{NB1}.ipynb").is_file()
-    scores_honestly(course, "f5-links")
+    scores_honestly(course, "f5-links", suite_sessions)
 
 
-def test_f6_honest_code_is_not_hurt_by_the_defences(graded):
+def test_f6_honest_code_is_not_hurt_by_the_defences(graded, suite_sessions):
     _, course, _ = graded
-    scores_honestly(course, "f6-local-nn")
+    scores_honestly(course, "f6-local-nn", suite_sessions)
     earned, top = grades(course, "attack-f6-local-nn")["activations"]
     assert earned == top > 0  # the local `nn` costs nothing
-    scores_honestly(course, "f6-grade-flag")
+    scores_honestly(course, "f6-grade-flag", suite_sessions)
     result = results(course, "attack-f6-grade-flag")
     assert any("restored" in incident for incident in result.incidents), result.incidents
 
 
-def test_every_victim_is_graded_honestly(graded):
+def test_every_victim_is_graded_honestly(graded, suite_sessions):
     _, course, _ = graded
     for victim in VICTIMS:
-        scores_honestly(course, victim.id)
+        scores_honestly(course, victim.id, suite_sessions)
 
 
 # -- finding 7b: leftovers of a killed batch ----------------------------------------------------
