@@ -41,7 +41,9 @@ def run_guarded(
         ...) -> forbidden module -> where that process first held it.
     """
     reports.mkdir()
-    env = os.environ | {
+    # Not an xdist worker's variables: this test may run in one, the run it starts is its own.
+    outer = {name: value for name, value in os.environ.items() if not name.startswith("PYTEST_")}
+    env = outer | {
         REPORT_ENV: str(reports),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         "PYTHONPATH": str(ROOT),
