@@ -12,12 +12,12 @@ import torch
 
 from gradekit.core.disclosure import WITHHELD, Disclosure
 from gradekit.core.libraries import NO_LIBRARIES, Libraries
-from gradekit.core.notebook import notebook_from_dict
 from gradekit.nbgrader.course import Course
 from gradekit.sandbox.student import Student
 from gradekit.sandbox.submission import Submission
 from gradekit.sandbox.workers import WorkerPool
 from grader_tests.conftest import ASSIGNMENT, TORCH
+from tests.unit.fixtures import started_submission
 
 #: The course's own limits (its fork servers preload torch, as when submissions are graded).
 LIMITS = Course.find(Path(__file__).resolve().parents[2]).settings.limits()
@@ -42,17 +42,7 @@ STUDENT_CODE = textwrap.dedent(
 
 
 def started(libraries: Libraries, workers: WorkerPool) -> Submission:
-    notebook = notebook_from_dict(
-        {"cells": [{"cell_type": "code", "source": STUDENT_CODE, "metadata": {}}]}, name="nb"
-    )
-    submission = Submission(
-        notebook=notebook,
-        start_channel=lambda: workers.start(LIMITS),
-        limits=LIMITS,
-        libraries=libraries,
-    )
-    submission.start()
-    return submission
+    return started_submission(STUDENT_CODE, workers=workers, limits=LIMITS, libraries=libraries)
 
 
 @pytest.fixture(scope="module")

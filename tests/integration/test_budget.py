@@ -20,7 +20,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from gradekit.checks.grading import grade_notebook
-from gradekit.core.notebook import notebook_from_dict, read_notebook
+from gradekit.core.notebook import read_notebook
 from gradekit.sandbox import budget as budget_module
 from gradekit.sandbox import leftovers
 from gradekit.sandbox.budget import Budget
@@ -30,7 +30,13 @@ from gradekit.sandbox.problems import StudentTimeout
 from gradekit.sandbox.student import Student
 from gradekit.sandbox.submission import Submission
 from gradekit.sandbox.workers import WorkerPool
-from tests.unit.fixtures import ASSIGNMENT, GRADE_CELLS, NOTEBOOK, copy_tiny_course
+from tests.unit.fixtures import (
+    ASSIGNMENT,
+    GRADE_CELLS,
+    NOTEBOOK,
+    copy_tiny_course,
+    started_submission,
+)
 
 LIMITS = Limits(
     call_timeout=30, load_timeout=60, max_restarts=2, memory_mb=2048, preload=("numpy",)
@@ -55,17 +61,7 @@ CODE = textwrap.dedent(
 
 
 def loaded(budget: Budget, workers: WorkerPool) -> Submission:
-    notebook = notebook_from_dict(
-        {"cells": [{"cell_type": "code", "source": CODE, "metadata": {}}]}, name="nb"
-    )
-    submission = Submission(
-        notebook=notebook,
-        start_channel=lambda: workers.start(LIMITS),
-        limits=LIMITS,
-        budget=budget,
-    )
-    submission.start()
-    return submission
+    return started_submission(CODE, workers=workers, limits=LIMITS, budget=budget)
 
 
 def test_a_budget_clamps_every_wait_and_says_why():

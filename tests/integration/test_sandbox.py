@@ -8,7 +8,6 @@ import textwrap
 import numpy as np
 import pytest
 
-from gradekit.core.notebook import notebook_from_dict
 from gradekit.core.plans import ReferencePackage
 from gradekit.sandbox.isolation import choose_isolation
 from gradekit.sandbox.limits import Limits
@@ -16,6 +15,7 @@ from gradekit.sandbox.problems import Forbidden, StudentCodeError, StudentCrash
 from gradekit.sandbox.student import Student
 from gradekit.sandbox.submission import Submission
 from gradekit.sandbox.workers import WorkerPool
+from tests.unit.fixtures import started_submission
 
 LIMITS = Limits(call_timeout=20, load_timeout=60, max_restarts=0, memory_mb=2048)
 WITHOUT = ("torch", "sklearn")
@@ -52,18 +52,9 @@ STUDENT_CODE = textwrap.dedent(
 def submission(
     workers: WorkerPool, without: tuple[str, ...], package: ReferencePackage | None = None
 ) -> Submission:
-    notebook = notebook_from_dict(
-        {"cells": [{"cell_type": "code", "source": STUDENT_CODE, "metadata": {}}]}, name="nb"
+    return started_submission(
+        STUDENT_CODE, workers=workers, limits=LIMITS, without=without, reference=package
     )
-    loaded = Submission(
-        notebook=notebook,
-        start_channel=lambda: workers.start(LIMITS, without),
-        limits=LIMITS,
-        reference=package,
-        without=without,
-    )
-    loaded.start()
-    return loaded
 
 
 @pytest.fixture(scope="module")
